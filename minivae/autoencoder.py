@@ -1,0 +1,82 @@
+r"""The plain (deterministic) autoencoder: x -> z -> x_hat, trained on ||x - x_hat||^2 (Eq. 2).
+
+    encoder   x (N, D) -> z (N, L)          a bottleneck, one code per input
+    decoder   z (N, L) -> x_hat (N, D)
+
+Nothing makes the codes of different inputs fill a known region, so decoding a random
+code gives garbage: an autoencoder compresses, it does not generate. The VAE fixes that
+with the KL term.
+"""
+import numpy as np
+from scipy.special import expit
+
+from .checks import check_batch
+from .layers import mlp
+from .likelihoods import check_targets
+from .losses import bernoulli_nll, mse
+from .vae import LossParts
+
+
+class Autoencoder:
+    r"""An MLP autoencoder.
+
+    likelihood : "gaussian" trains on the quadratic loss ||x - x_hat||^2 (Eq. 2);
+                 "bernoulli" treats the decoder output as logits and trains on cross-entropy.
+    """
+
+    kind = "ae"
+
+    def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="gaussian",
+                 activation="relu", rng=None, dtype=np.float32):
+        if likelihood not in ("gaussian", "bernoulli"):
+            raise ValueError(f"an Autoencoder's likelihood must be 'gaussian' (MSE, Eq. 2) or "
+                             f"'bernoulli'; got {likelihood!r}")
+        rng = np.random.default_rng(0) if rng is None else rng
+        hidden = [int(h) for h in hidden]
+        self.d_in, self.latent_dim, self.likelihood = d_in, latent_dim, likelihood
+        self.dtype = np.dtype(dtype)
+        self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
+                       "likelihood": likelihood, "activation": activation, "dtype": self.dtype.name}
+        self.encoder = mlp([d_in, *hidden, latent_dim], rng, activation, dtype)
+        self.decoder = mlp([latent_dim, *hidden[::-1], d_in], rng, activation, dtype)
+        self.params = {**{f"encoder.{k}": v for k, v in self.encoder.params.items()},
+                       **{f"decoder.{k}": v for k, v in self.decoder.params.items()}}
+        self.grads = {**{f"encoder.{k}": v for k, v in self.encoder.grads.items()},
+                      **{f"decoder.{k}": v for k, v in self.decoder.grads.items()}}
+
+    def encode(self, x):
+        """x (N, D) -> z (N, L), the code."""
+        return self.encoder.forward(check_batch(x, self.d_in, dtype=self.dtype))
+
+    def decode(self, z):
+        """z (N, L) -> decoder output (N, D): x_hat itself, or logits for "bernoulli"."""
+        return self.decoder.forward(z)
+
+    def loss(self, x, rng=None, eps=None, beta=1.0):
+        """Reconstruction loss of the batch x (N, D). rng, eps and beta are ignored (no noise,
+        no KL): they are accepted so that training code treats both models alike.
+
+        Returns LossParts(loss, reconstruction, kl=0.0).
+        """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        check_targets(x, self.likelihood)
+        out = self.decode(self.encode(x))
+        if self.likelihood == "gaussian":
+            value, self._dout = mse(out, x)             # ||x - x_hat||^2      (Eq. 2)
+        else:
+            value, self._dout = bernoulli_nll(out, x)
+        return LossParts(value, value, 0.0)
+
+    def backward(self, need_dx=False):
+        """Fill self.grads for the last call to loss; returns dx (N, D) if need_dx."""
+        dz = self.decoder.backward(self._dout)
+        return self.encoder.backward(dz, need_dx=need_dx)
+
+    def reconstruct(self, x):
+        """x (N, D) -> x_hat (N, D) as a picture."""
+        return self.generate(self.encode(x))
+
+    def generate(self, z):
+        """z (N, L) -> the decoded picture (N, D)."""
+        out = self.decode(np.asarray(z, dtype=self.dtype))
+        return expit(out) if self.likelihood == "bernoulli" else out

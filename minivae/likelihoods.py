@@ -1,0 +1,64 @@
+r"""The decoder's distribution p(x|z): which loss its output feeds, and what picture it means.
+
+A decoder outputs, for each example, D numbers (or 2D for a learned variance):
+- "bernoulli":        logits l;  p(x_i = 1 | z) = sigmoid(l_i).  For binary or [0, 1] data.
+- "gaussian":         means;     x | z ~ N(mean, sigma^2 I) with a fixed sigma (blog Eq. 2: MSE).
+- "gaussian-learned": means and log-variances, concatenated: (N, 2D)  (Kingma & Welling's
+                      continuous-data decoder, used for Frey Face).
+"""
+import numpy as np
+from scipy.special import expit
+
+from .checks import check_unit_interval
+from .losses import (bernoulli_nll, bernoulli_nll_per_example, gaussian_nll,
+                     gaussian_nll_fixed, gaussian_nll_fixed_per_example, gaussian_nll_per_example)
+
+LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
+
+
+def check_likelihood(likelihood):
+    if likelihood not in LIKELIHOODS:
+        raise ValueError(f"likelihood must be one of {LIKELIHOODS}; got {likelihood!r}")
+
+
+def decoder_width(likelihood, d):
+    """How many numbers the decoder outputs per example for data of dimension d."""
+    return 2 * d if likelihood == "gaussian-learned" else d
+
+
+def check_targets(x, likelihood):
+    """Bernoulli targets must lie in [0, 1]; Gaussian targets may be any finite number."""
+    if likelihood == "bernoulli":
+        check_unit_interval(x)
+
+
+def nll(out, x, likelihood, sigma=1.0):
+    r"""-log p(x|z) per example, mean over the batch, and its gradient with respect to out.
+
+    out : ndarray of shape (N, decoder_width);  x : ndarray of shape (N, D)
+    Returns (nll, dout) with dout of the shape of out.
+    """
+    if likelihood == "bernoulli":
+        return bernoulli_nll(out, x)
+    if likelihood == "gaussian":
+        return gaussian_nll_fixed(out, x, sigma)
+    d = x.shape[1]
+    value, dmean, dlog_var = gaussian_nll(out[:, :d], out[:, d:], x)
+    return value, np.concatenate([dmean, dlog_var], axis=1)
+
+
+def nll_per_example(out, x, likelihood, sigma=1.0):
+    """-log p(x|z) for each example: shape (N,)."""
+    if likelihood == "bernoulli":
+        return bernoulli_nll_per_example(out, x)
+    if likelihood == "gaussian":
+        return gaussian_nll_fixed_per_example(out, x, sigma)
+    d = x.shape[1]
+    return gaussian_nll_per_example(out[:, :d], out[:, d:], x)
+
+
+def mean_image(out, likelihood, d):
+    """E[x|z], for pictures: sigmoid(logits) for Bernoulli, the mean for Gaussians. (N, d)"""
+    if likelihood == "bernoulli":
+        return expit(out)
+    return out[:, :d]

@@ -1,0 +1,137 @@
+r"""Losses: each returns its value and the gradient the backward pass needs.
+
+Values are per example in nats: summed over pixels (or latent dimensions), averaged over
+the batch of N examples. The gradients are of that batch mean, hence the 1/N.
+The ``*_per_example`` functions return one number per example, shape (N,), for
+evaluation (importance weighting needs log p(x|z) example by example).
+"""
+import numpy as np
+from scipy.special import expit
+
+LOG_2PI = np.log(2 * np.pi)
+
+
+# -- KL( q(z|x) || p(z) ): the regulariser of the ELBO (blog Eq. 3, second term) -----------
+
+def kl_per_dimension(mu, log_var):
+    r"""KL of each latent dimension, averaged over the batch: shape (L,).
+
+    KL_j = 1/2 ( mu_j^2 + exp(log_var_j) - log_var_j - 1 )
+    A dimension whose KL stays near 0 is inactive: its posterior equals the prior.
+    """
+    return 0.5 * np.mean(mu * mu + np.exp(log_var) - log_var - 1, axis=0)
+
+
+def kl_standard_normal(mu, log_var):
+    r"""KL( N(mu, diag(exp(log_var))) || N(0, I) ), per example, averaged over the batch.
+
+    mu, log_var : ndarray of shape (N, L)
+
+    KL        = 1/2 sum_j ( mu_j^2 + exp(log_var_j) - log_var_j - 1 )     (blog Eq. 3, 2nd term)
+    dKL/dmu   = mu / N
+    dKL/dlv   = ( exp(log_var) - 1 ) / (2 N)
+
+    Returns (kl, dmu, dlog_var): a float and two arrays of shape (N, L).
+    """
+    n = mu.shape[0]
+    var = np.exp(log_var)
+    kl = 0.5 * np.sum(mu * mu + var - log_var - 1) / n
+    return float(kl), mu / n, (var - 1) / (2 * n)
+
+
+# -- Bernoulli decoder: -log p(x|z) with p = sigmoid(logits) ---------------------------------
+
+def bernoulli_nll_per_example(logits, x):
+    r"""-log p(x|z) = sum_i [ softplus(l_i) - x_i l_i ], one value per example: shape (N,).
+
+    From  -[x log s(l) + (1-x) log(1 - s(l))]  with  log s(l) = -softplus(-l) and
+    log(1 - s(l)) = -softplus(l):  softplus(l) - x l.  np.logaddexp(0, l) = softplus(l)
+    is exact for logits of any size: no clipping, no log(0).
+    """
+    return np.sum(np.logaddexp(0, logits) - x * logits, axis=1)
+
+
+def bernoulli_nll(logits, x):
+    r"""Bernoulli negative log-likelihood from logits, per example, mean over the batch.
+
+    logits, x : ndarray of shape (N, D), x in [0, 1]
+
+    NLL       = 1/N sum_n sum_i [ softplus(l_ni) - x_ni l_ni ]
+    dNLL/dl   = ( sigmoid(l) - x ) / N
+
+    Returns (nll, dlogits).
+    """
+    n = logits.shape[0]
+    nll = float(np.sum(bernoulli_nll_per_example(logits, x))) / n
+    dlogits = expit(logits)
+    dlogits -= x
+    dlogits /= n
+    return nll, dlogits
+
+
+# -- Gaussian decoders ------------------------------------------------------------------------
+
+def gaussian_nll_fixed_per_example(mean, x, sigma):
+    r"""-log N(x; mean, sigma^2 I) = ||x - mean||^2 / (2 sigma^2) + D/2 log(2 pi sigma^2): (N,)."""
+    d = x.shape[1]
+    r = x - mean
+    return np.sum(r * r, axis=1) / (2 * sigma**2) + 0.5 * d * (LOG_2PI + 2 * np.log(sigma))
+
+
+def gaussian_nll_fixed(mean, x, sigma=1.0):
+    r"""Gaussian NLL with a fixed standard deviation sigma (blog Eqs. 2 and 5: MSE, rescaled).
+
+    mean, x : ndarray of shape (N, D);  sigma : float > 0
+
+    NLL      = 1/N sum_n [ ||x_n - mean_n||^2 / (2 sigma^2) + D/2 log(2 pi sigma^2) ]
+             = MSE / (2 sigma^2) + constant
+    dNLL/dmean = (mean - x) / (N sigma^2)
+
+    Returns (nll, dmean).
+    """
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive; got {sigma}")
+    n = x.shape[0]
+    nll = float(np.sum(gaussian_nll_fixed_per_example(mean, x, sigma))) / n
+    return nll, (mean - x) / (n * sigma**2)
+
+
+def gaussian_nll_per_example(mean, log_var, x):
+    r"""-log N(x; mean, diag(exp(log_var))), one value per example: shape (N,)."""
+    r = x - mean
+    return 0.5 * np.sum(r * r * np.exp(-log_var) + log_var + LOG_2PI, axis=1)
+
+
+def gaussian_nll(mean, log_var, x):
+    r"""Gaussian NLL with a learned per-pixel log-variance (Kingma & Welling, App. C.2).
+
+    mean, log_var, x : ndarray of shape (N, D)
+
+    NLL        = 1/N sum_n sum_i 1/2 [ (x - mean)^2 exp(-log_var) + log_var + log(2 pi) ]
+    dNLL/dmean = (mean - x) exp(-log_var) / N
+    dNLL/dlv   = 1/2 [ 1 - (x - mean)^2 exp(-log_var) ] / N
+
+    Returns (nll, dmean, dlog_var).
+    """
+    n = x.shape[0]
+    r = x - mean
+    inv_var = np.exp(-log_var)
+    nll = 0.5 * float(np.sum(r * r * inv_var + log_var + LOG_2PI)) / n
+    return nll, -r * inv_var / n, 0.5 * (1 - r * r * inv_var) / n
+
+
+# -- the autoencoder's quadratic loss (blog Eq. 2) ---------------------------------------------
+
+def mse(x_hat, x):
+    r"""Squared reconstruction error ||x - x_hat||^2 per example, mean over the batch (Eq. 2).
+
+    x_hat, x : ndarray of shape (N, D)
+
+    L         = 1/N sum_n ||x_n - x_hat_n||^2
+    dL/dx_hat = 2 (x_hat - x) / N
+
+    Returns (loss, dx_hat).
+    """
+    n = x.shape[0]
+    r = x_hat - x
+    return float(np.sum(r * r)) / n, 2 * r / n
