@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import expit
 
 from .checks import check_batch
-from .layers import mlp
+from .networks import build_decoder, build_encoder
 from .likelihoods import check_targets
 from .losses import bernoulli_nll, mse
 from .vae import LossParts
@@ -27,7 +27,8 @@ class Autoencoder:
     kind = "ae"
 
     def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="gaussian",
-                 activation="relu", rng=None, dtype=np.float32):
+                 activation="relu", rng=None, dtype=np.float32, arch="mlp", channels=(32, 64),
+                 image_shape=None):
         if likelihood not in ("gaussian", "bernoulli"):
             raise ValueError(f"an Autoencoder's likelihood must be 'gaussian' (MSE, Eq. 2) or "
                              f"'bernoulli'; got {likelihood!r}")
@@ -36,9 +37,13 @@ class Autoencoder:
         self.d_in, self.latent_dim, self.likelihood = d_in, latent_dim, likelihood
         self.dtype = np.dtype(dtype)
         self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
-                       "likelihood": likelihood, "activation": activation, "dtype": self.dtype.name}
-        self.encoder = mlp([d_in, *hidden, latent_dim], rng, activation, dtype)
-        self.decoder = mlp([latent_dim, *hidden[::-1], d_in], rng, activation, dtype)
+                       "likelihood": likelihood, "activation": activation, "dtype": self.dtype.name,
+                       "arch": arch, "channels": [int(c) for c in channels],
+                       "image_shape": None if image_shape is None else [int(s) for s in image_shape]}
+        net = dict(hidden=hidden, channels=tuple(channels), image_shape=image_shape,
+                   activation=activation, dtype=dtype)
+        self.encoder = build_encoder(arch, d_in, latent_dim, rng, **net)
+        self.decoder = build_decoder(arch, latent_dim, d_in, 1, rng, **net)
         self.params = {**{f"encoder.{k}": v for k, v in self.encoder.params.items()},
                        **{f"decoder.{k}": v for k, v in self.decoder.params.items()}}
         self.grads = {**{f"encoder.{k}": v for k, v in self.encoder.grads.items()},

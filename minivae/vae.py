@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checks import check_batch
-from .layers import mlp
+from .networks import build_decoder, build_encoder
 from .likelihoods import check_likelihood, check_targets, decoder_width, mean_image, nll
 from .losses import kl_standard_normal
 from .sampler import GaussianSampler
@@ -42,7 +42,8 @@ class VAE:
     kind = "vae"
 
     def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
-                 sigma=1.0, activation="relu", rng=None, dtype=np.float32):
+                 sigma=1.0, activation="relu", rng=None, dtype=np.float32, arch="mlp",
+                 channels=(32, 64), image_shape=None):
         check_likelihood(likelihood)
         rng = np.random.default_rng(0) if rng is None else rng
         hidden = [int(h) for h in hidden]
@@ -50,11 +51,14 @@ class VAE:
         self.dtype = np.dtype(dtype)
         self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
                        "likelihood": likelihood, "sigma": sigma, "activation": activation,
-                       "dtype": self.dtype.name}
-        self.encoder = mlp([d_in, *hidden, 2 * latent_dim], rng, activation, dtype)
+                       "dtype": self.dtype.name, "arch": arch, "channels": [int(c) for c in channels],
+                       "image_shape": None if image_shape is None else [int(s) for s in image_shape]}
+        net = dict(hidden=hidden, channels=tuple(channels), image_shape=image_shape,
+                   activation=activation, dtype=dtype)
+        self.encoder = build_encoder(arch, d_in, 2 * latent_dim, rng, **net)
         self.sampler = GaussianSampler()
-        self.decoder = mlp([latent_dim, *hidden[::-1], decoder_width(likelihood, d_in)],
-                           rng, activation, dtype)
+        self.decoder = build_decoder(arch, latent_dim, d_in, decoder_width(likelihood, d_in) // d_in,
+                                     rng, **net)
         self.params = {**{f"encoder.{k}": v for k, v in self.encoder.params.items()},
                        **{f"decoder.{k}": v for k, v in self.decoder.params.items()}}
         self.grads = {**{f"encoder.{k}": v for k, v in self.encoder.grads.items()},
