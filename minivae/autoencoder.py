@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from .checks import check_batch
 from .networks import build_decoder, build_encoder
-from .likelihoods import check_targets
+from .likelihoods import check_targets, nll_target_gradient
 from .losses import bernoulli_nll, mse
 from .vae import LossParts
 
@@ -66,6 +66,7 @@ class Autoencoder:
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
         out = self.decode(self.encode(x))
+        self._x, self._out = x, out
         if self.likelihood == "gaussian":
             value, self._dout = mse(out, x)             # ||x - x_hat||^2      (Eq. 2)
         else:
@@ -73,9 +74,15 @@ class Autoencoder:
         return LossParts(value, value, 0.0)
 
     def backward(self, need_dx=False):
-        """Fill self.grads for the last call to loss; returns dx (N, D) if need_dx."""
+        """Fill self.grads for the last call to loss; returns dx (N, D) if need_dx (through the
+        encoder, plus the direct term from x being the target: d/dx ||x - x_hat||^2 = 2 (x - x_hat) / N).
+        """
         dz = self.decoder.backward(self._dout)
-        return self.encoder.backward(dz, need_dx=need_dx)
+        dx = self.encoder.backward(dz, need_dx=need_dx)
+        if need_dx:
+            dx += (-self._dout if self.likelihood == "gaussian"
+                   else nll_target_gradient(self._out, self._x, "bernoulli"))
+        return dx
 
     def reconstruct(self, x):
         """x (N, D) -> x_hat (N, D) as a picture."""

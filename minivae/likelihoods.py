@@ -47,6 +47,23 @@ def nll(out, x, likelihood, sigma=1.0):
     return value, np.concatenate([dmean, dlog_var], axis=1)
 
 
+def nll_target_gradient(out, x, likelihood, sigma=1.0):
+    r"""d(batch-mean NLL)/dx with out held fixed: how the loss moves with the target itself.
+
+    bernoulli:         d/dx [ softplus(l) - x l ]              = -l / N
+    gaussian:          d/dx ||x - mean||^2 / (2 sigma^2)       = (x - mean) / (N sigma^2)
+    gaussian-learned:  d/dx (x - mean)^2 exp(-log_var) / 2     = (x - mean) exp(-log_var) / N
+    Returns (N, D). Only needed for the gradient with respect to the input (x is both the
+    encoder's input and the decoder's target).
+    """
+    n, d = x.shape
+    if likelihood == "bernoulli":
+        return -out / n
+    if likelihood == "gaussian":
+        return (x - out) / (n * sigma**2)
+    return (x - out[:, :d]) * np.exp(-out[:, d:]) / n
+
+
 def nll_per_example(out, x, likelihood, sigma=1.0):
     """-log p(x|z) for each example: shape (N,)."""
     if likelihood == "bernoulli":

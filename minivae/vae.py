@@ -16,7 +16,8 @@ import numpy as np
 
 from .checks import check_batch
 from .networks import build_decoder, build_encoder
-from .likelihoods import check_likelihood, check_targets, decoder_width, mean_image, nll
+from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
+                          nll_target_gradient)
 from .losses import kl_standard_normal
 from .sampler import GaussianSampler
 
@@ -87,6 +88,7 @@ class VAE:
         z = self.sampler.forward(mu, log_var, rng=rng, eps=eps)                 # (N, L)
         out = self.decode(z)                                                     # (N, D)
         reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # E_q[-log p(x|z)]
+        self._x, self._out = x, out
         kl, dmu_kl, dlog_var_kl = kl_standard_normal(mu, log_var)               # KL(q || p(z))
         self._dmu_kl, self._dlog_var_kl, self._beta = dmu_kl, dlog_var_kl, beta
         return LossParts(reconstruction + beta * kl, reconstruction, kl)
@@ -94,13 +96,17 @@ class VAE:
     def backward(self, need_dx=False):
         """Fill self.grads with d(-ELBO)/d(params) for the last call to loss.
 
-        Returns dx (N, D), the gradient with respect to the input, if need_dx.
+        Returns dx (N, D), the gradient with respect to the input, if need_dx: through the
+        encoder, plus the direct term from x being the decoder's target too.
         """
         dz = self.decoder.backward(self._dout)                      # (N, L)
         dmu, dlog_var = self.sampler.backward(dz)                   # through z = mu + sigma eps
         dh = np.concatenate([dmu + self._beta * self._dmu_kl,       # plus the KL term's gradient
                              dlog_var + self._beta * self._dlog_var_kl], axis=1)   # (N, 2L)
-        return self.encoder.backward(dh, need_dx=need_dx)
+        dx = self.encoder.backward(dh, need_dx=need_dx)
+        if need_dx:
+            dx += nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+        return dx
 
     # -- using a trained model ----------------------------------------------------------------
     def reconstruct(self, x):

@@ -1,0 +1,112 @@
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from scipy.stats import norm
+
+from minivae import (bernoulli_nll, gaussian_nll, gaussian_nll_fixed, kl_per_dimension,
+                     kl_standard_normal, mse, numerical_gradient)
+
+seeds = st.integers(0, 2**32 - 1)
+shapes = dict(n=st.integers(1, 4), d=st.integers(1, 6), seed=seeds)
+
+
+@given(**shapes)
+def test_kl_gradient_matches_finite_differences(n, d, seed):
+    rng = np.random.default_rng(seed)
+    mu, log_var = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    _, dmu, dlog_var = kl_standard_normal(mu, log_var)
+    f = lambda: kl_standard_normal(mu, log_var)[0]
+    assert_allclose(dmu, numerical_gradient(f, mu), rtol=1e-6, atol=1e-9)
+    assert_allclose(dlog_var, numerical_gradient(f, log_var), rtol=1e-6, atol=1e-9)
+
+
+@given(**shapes)
+def test_kl_is_nonnegative(n, d, seed):
+    rng = np.random.default_rng(seed)
+    kl, _, _ = kl_standard_normal(3 * rng.standard_normal((n, d)), 3 * rng.standard_normal((n, d)))
+    assert kl >= 0
+
+
+def test_kl_is_exactly_zero_at_the_prior():
+    kl, dmu, dlog_var = kl_standard_normal(np.zeros((3, 4)), np.zeros((3, 4)))
+    assert kl == 0.0
+    assert not dmu.any() and not dlog_var.any()
+
+
+def test_kl_per_dimension_sums_to_the_kl():
+    rng = np.random.default_rng(1)
+    mu, log_var = rng.standard_normal((5, 4)), rng.standard_normal((5, 4))
+    assert_allclose(kl_per_dimension(mu, log_var).sum(), kl_standard_normal(mu, log_var)[0], rtol=1e-12)
+
+
+def test_closed_form_kl_matches_monte_carlo():
+    # KL(q || p) = E_q[ log q(z) - log p(z) ], estimated with many samples from q
+    rng = np.random.default_rng(0)
+    mu, log_var = np.array([[0.7, -1.2, 0.1]]), np.array([[-0.5, 0.8, -2.0]])
+    sigma = np.exp(0.5 * log_var)
+    z = mu + sigma * rng.standard_normal((400_000, 3))
+    terms = np.sum(norm.logpdf(z, mu, sigma) - norm.logpdf(z), axis=1)
+    se = terms.std() / np.sqrt(len(terms))
+    assert abs(terms.mean() - kl_standard_normal(mu, log_var)[0]) < 4 * se
+
+
+@given(**shapes)
+def test_bernoulli_nll_gradient_matches_finite_differences(n, d, seed):
+    rng = np.random.default_rng(seed)
+    logits, x = 3 * rng.standard_normal((n, d)), rng.random((n, d))
+    _, dlogits = bernoulli_nll(logits, x)
+    assert_allclose(dlogits, numerical_gradient(lambda: bernoulli_nll(logits, x)[0], logits),
+                    rtol=1e-6, atol=1e-9)
+
+
+def test_bernoulli_nll_matches_the_textbook_formula():
+    rng = np.random.default_rng(0)
+    logits, x = rng.standard_normal((3, 5)), rng.random((3, 5))
+    p = 1 / (1 + np.exp(-logits))
+    textbook = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p)) / 3
+    assert_allclose(bernoulli_nll(logits, x)[0], textbook, rtol=1e-12)
+
+
+def test_bernoulli_nll_is_finite_and_exact_for_huge_logits():
+    logits = np.array([[100.0, -100.0, 100.0, -100.0]])
+    x = np.array([[1.0, 0.0, 0.0, 1.0]])
+    with np.errstate(all="raise"):
+        value, dlogits = bernoulli_nll(logits, x)
+    # right answers cost ~exp(-100) each; wrong ones cost exactly 100 nats each
+    assert_allclose(value, 200.0 + 2 * np.log1p(np.exp(-100.0)), rtol=1e-15)
+    assert_allclose(dlogits, [[0.0, 0.0, 1.0, -1.0]], atol=1e-40)
+    assert np.isfinite(bernoulli_nll(np.array([[1e4, -1e4]]), np.array([[0.0, 1.0]]))[0])
+
+
+@given(**shapes, sigma=st.floats(0.1, 3.0))
+def test_fixed_sigma_gaussian_nll_is_scaled_mse_plus_a_constant(n, d, seed, sigma):
+    rng = np.random.default_rng(seed)
+    mean, x = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    value, dmean = gaussian_nll_fixed(mean, x, sigma)
+    err, dx_hat = mse(mean, x)
+    assert_allclose(value, err / (2 * sigma**2) + 0.5 * d * np.log(2 * np.pi * sigma**2), rtol=1e-10)
+    assert_allclose(dmean, dx_hat / (2 * sigma**2), rtol=1e-10)
+    assert_allclose(value, -np.sum(norm.logpdf(x, mean, sigma)) / n, rtol=1e-10)
+    assert_allclose(dmean, numerical_gradient(lambda: gaussian_nll_fixed(mean, x, sigma)[0], mean),
+                    rtol=1e-6, atol=1e-9)
+
+
+@given(**shapes)
+def test_learned_variance_gaussian_nll_and_gradients(n, d, seed):
+    rng = np.random.default_rng(seed)
+    mean, log_var, x = (rng.standard_normal((n, d)) for _ in range(3))
+    value, dmean, dlog_var = gaussian_nll(mean, log_var, x)
+    assert_allclose(value, -np.sum(norm.logpdf(x, mean, np.exp(0.5 * log_var))) / n, rtol=1e-10)
+    f = lambda: gaussian_nll(mean, log_var, x)[0]
+    assert_allclose(dmean, numerical_gradient(f, mean), rtol=1e-6, atol=1e-9)
+    assert_allclose(dlog_var, numerical_gradient(f, log_var), rtol=1e-6, atol=1e-9)
+
+
+@given(**shapes)
+def test_mse_is_the_squared_error_per_example_and_its_gradient(n, d, seed):
+    rng = np.random.default_rng(seed)
+    x_hat, x = rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    value, dx_hat = mse(x_hat, x)
+    assert_allclose(value, np.mean(np.sum((x - x_hat) ** 2, axis=1)), rtol=1e-12)
+    assert_allclose(dx_hat, numerical_gradient(lambda: mse(x_hat, x)[0], x_hat), rtol=1e-6, atol=1e-9)
