@@ -72,6 +72,36 @@ def fold(cols, shape, kh, kw, stride, h_out, w_out):
     return xp
 
 
+def sum_shifted(z, stride, h_out, w_out):
+    r"""The other way round: y = sum over the k*k offsets (i, j) of z_ij read at s h + i, s w + j.
+
+    z : ndarray of shape (C_out, kh, kw, N, Hp, Wp), one map per output channel and offset.
+    Returns y : ndarray of shape (C_out, N, h_out, w_out),
+
+        y[o, n, h, w] = sum_{i,j} z[o, i, j, n, stride h + i, stride w + j]
+    """
+    _, kh, kw = z.shape[:3]
+    offsets = _offsets(kh, kw, stride, h_out, w_out)
+    i, j, rows, columns = offsets[0]
+    y = z[:, i, j, :, rows, columns].copy()
+    for i, j, rows, columns in offsets[1:]:
+        y += z[:, i, j, :, rows, columns]
+    return y
+
+
+def spread_shifted(dy, shape, stride):
+    r"""The adjoint of sum_shifted: copy dy to every offset's map, at s h + i, s w + j; zeros elsewhere.
+
+    dy : ndarray of shape (C_out, N, h_out, w_out);  shape : (C_out, kh, kw, N, Hp, Wp).
+    Returns dz : ndarray of that shape,   dz[o, i, j, n, stride h + i, stride w + j] = dy[o, n, h, w]
+    """
+    _, kh, kw = shape[:3]
+    dz = np.zeros(shape, dtype=dy.dtype)
+    for i, j, rows, columns in _offsets(kh, kw, stride, *dy.shape[2:]):
+        dz[:, i, j, :, rows, columns] = dy
+    return dz
+
+
 def _pad_channel_first(x, p):
     """x (N, C, H, W) -> xp (C, N, H + 2p, W + 2p): transposed and zero-padded (one copy)."""
     n, c, h, w = x.shape
@@ -109,14 +139,32 @@ class Conv2D:
 
     W : ndarray of shape (c_out, c_in, kh, kw), b : ndarray of shape (c_out,)
     x : (N, c_in, H, W)  ->  y : (N, c_out, H_out, W_out),  H_out = (H + 2p - kh) // s + 1
+
+    The triple sum can be done in either order; both give the same y and the same gradients:
+
+    - method="unfold" (im2col): shift first, then multiply.
+          y = W_(o,cij) @ unfold(xp)          the matrix cols holds c_in k k rows
+    - method="gather": multiply first, then shift.
+          z = W_(oij,c) @ xp,   y = sum_shifted(z)    the matrix z holds c_out k k rows
+
+    The big temporary matrix (and most of the time) scales with c_in for "unfold" and with
+    c_out for "gather", so the default, method=None, picks whichever is smaller for the
+    input at hand: "gather" for layers that reduce the channels (a decoder's last layer,
+    many channels -> 1, needs a 32x smaller temporary).
     """
 
+    METHODS = ("unfold", "gather")
+
     def __init__(self, c_in, c_out, kernel_size, rng, stride=1, padding=0, dtype=np.float32,
-                 init="he"):
+                 init="he", method=None):
         self.kh, self.kw = _pair(kernel_size)
         self.c_in, self.c_out, self.stride, self.padding = int(c_in), int(c_out), int(stride), int(padding)
         if self.stride < 1 or self.padding < 0:
             raise ValueError(f"need stride >= 1 and padding >= 0; got {stride}, {padding}")
+        if method not in (None, *self.METHODS):
+            raise ValueError(f"method must be None (choose by size) or one of {self.METHODS}; "
+                             f"got {method!r}")
+        self.method = method
         fan_in, fan_out = self.c_in * self.kh * self.kw, self.c_out * self.kh * self.kw
         self.params = {"W": conv_init(rng, (self.c_out, self.c_in, self.kh, self.kw), fan_in, fan_out,
                                       init, dtype),
@@ -129,35 +177,59 @@ class Conv2D:
         return (h + 2 * p - self.kh) // s + 1, (w + 2 * p - self.kw) // s + 1
 
     def forward(self, x):
-        """x (N, c_in, H, W) -> y (N, c_out, H_out, W_out). Remembers the unfolded input."""
+        """x (N, c_in, H, W) -> y (N, c_out, H_out, W_out). Remembers the (unfolded) input."""
         n, c, h, w = _check_images(x, self.c_in, "Conv2D")
         h_out, w_out = self.output_shape(h, w)
         if h_out < 1 or w_out < 1:
             raise ValueError(f"Conv2D: a {self.kh}x{self.kw} kernel with padding {self.padding} "
                              f"does not fit a {h}x{w} input")
         xp = _pad_channel_first(x, self.padding)                          # (C, N, Hp, Wp)
-        self._xp_shape, self._x_shape, self._out = xp.shape, x.shape, (h_out, w_out)
-        self._cols = unfold(xp, self.kh, self.kw, self.stride, h_out, w_out)   # (C k k, N Ho Wo)
-        W = self.params["W"].reshape(self.c_out, -1)                      # (c_out, C k k)
-        y = W @ self._cols                                                # (c_out, N Ho Wo)
-        y += self.params["b"][:, None]
-        return y.reshape(self.c_out, n, h_out, w_out).transpose(1, 0, 2, 3)   # NCHW view
+        hp, wp = xp.shape[2:]
+        self._x_shape, self._out = x.shape, (h_out, w_out)
+        self._method = self.method or ("unfold" if c * h_out * w_out <= self.c_out * hp * wp
+                                       else "gather")
+        if self._method == "unfold":
+            self._cols = unfold(xp, self.kh, self.kw, self.stride, h_out, w_out)   # (C k k, N Ho Wo)
+            W = self.params["W"].reshape(self.c_out, -1)                  # (c_out, C k k)
+            y = W @ self._cols                                            # (c_out, N Ho Wo)
+            y = y.reshape(self.c_out, n, h_out, w_out)
+        else:
+            self._xp = np.ascontiguousarray(xp).reshape(c, -1)            # (C, N Hp Wp)
+            W = self.params["W"].transpose(0, 2, 3, 1).reshape(-1, c)     # (c_out k k, C)
+            z = W @ self._xp                                              # (c_out k k, N Hp Wp)
+            y = sum_shifted(z.reshape(self.c_out, self.kh, self.kw, n, hp, wp), self.stride,
+                            h_out, w_out)                                 # (c_out, N, Ho, Wo)
+        y += self.params["b"][:, None, None, None]
+        return y.transpose(1, 0, 2, 3)                                    # NCHW view
 
     def backward(self, dy, need_dx=True):
         r"""dy (N, c_out, H_out, W_out) -> dx (N, c_in, H, W); fills self.grads.
 
-        dW    = dy @ cols^T          (c_out, N Ho Wo) @ (N Ho Wo, C k k)
         db[o] = sum_{n,h,w} dy[n,o,h,w]
-        dcols = W^T @ dy,   dx = fold(dcols) without the padding
+        "unfold":  dW = dy @ cols^T,   dcols = W^T @ dy,   dxp = fold(dcols)
+        "gather":  dz = spread_shifted(dy),   dW = dz @ xp^T,   dxp = W^T @ dz
+        and dx is dxp without the padding.
         """
-        dy = dy.transpose(1, 0, 2, 3).reshape(self.c_out, -1)             # (c_out, N Ho Wo)
-        np.matmul(dy, self._cols.T, out=self.grads["W"].reshape(self.c_out, -1))
-        np.sum(dy, axis=1, out=self.grads["b"])
-        if not need_dx:
-            return None
-        dcols = self.params["W"].reshape(self.c_out, -1).T @ dy           # (C k k, N Ho Wo)
-        dxp = fold(dcols, self._xp_shape, self.kh, self.kw, self.stride, *self._out)
+        dy = np.ascontiguousarray(dy.transpose(1, 0, 2, 3))               # (c_out, N, Ho, Wo)
+        np.sum(dy, axis=(1, 2, 3), out=self.grads["b"])
         p, (n, c, h, w) = self.padding, self._x_shape
+        hp, wp = h + 2 * p, w + 2 * p
+        if self._method == "unfold":
+            dy = dy.reshape(self.c_out, -1)                               # (c_out, N Ho Wo)
+            np.matmul(dy, self._cols.T, out=self.grads["W"].reshape(self.c_out, -1))
+            if not need_dx:
+                return None
+            dcols = self.params["W"].reshape(self.c_out, -1).T @ dy       # (C k k, N Ho Wo)
+            dxp = fold(dcols, (c, n, hp, wp), self.kh, self.kw, self.stride, *self._out)
+        else:
+            dz = spread_shifted(dy, (self.c_out, self.kh, self.kw, n, hp, wp), self.stride)
+            dz = dz.reshape(-1, n * hp * wp)                              # (c_out k k, N Hp Wp)
+            dW = dz @ self._xp.T                                          # (c_out k k, C)
+            self.grads["W"][...] = dW.reshape(self.c_out, self.kh, self.kw, c).transpose(0, 3, 1, 2)
+            if not need_dx:
+                return None
+            W = self.params["W"].transpose(0, 2, 3, 1).reshape(-1, c)     # (c_out k k, C)
+            dxp = (W.T @ dz).reshape(c, n, hp, wp)                        # (C, N, Hp, Wp)
         return dxp[:, :, p:p + h, p:p + w].transpose(1, 0, 2, 3)          # (N, c_in, H, W)
 
 
@@ -271,9 +343,8 @@ class MaxPool2D:
         self._argmax = np.zeros(y.shape, dtype=np.uint8 if k * k < 256 else np.intp)
         for index, (_, _, rows, columns) in enumerate(offsets[1:], start=1):
             candidate = x[:, :, rows, columns]
-            better = candidate > y                            # strict: the first maximum stays
-            np.copyto(y, candidate, where=better)
-            self._argmax[better] = index
+            np.copyto(self._argmax, index, where=candidate > y)   # strict: the first max stays
+            np.maximum(y, candidate, out=y)
         return y
 
     def backward(self, dy, need_dx=True):
@@ -281,10 +352,13 @@ class MaxPool2D:
         if not need_dx:
             return None
         k, s = self.size, self.stride
-        dx = np.zeros(self._x_shape, dtype=dy.dtype)
+        dx = np.zeros(self._x_shape, dtype=dy.dtype)          # pixels in no window get 0
         for index, (_, _, rows, columns) in enumerate(_offsets(k, k, s, *dy.shape[2:])):
-            window = dx[:, :, rows, columns]                  # a view into dx
-            np.add(window, dy, out=window, where=self._argmax == index)   # windows may overlap
+            routed = dy * (self._argmax == index)             # dy where this offset won, else 0
+            if s >= k:                                        # windows do not overlap
+                dx[:, :, rows, columns] = routed
+            else:
+                dx[:, :, rows, columns] += routed
         return dx
 
 
@@ -307,16 +381,22 @@ class Upsample2D:
         """x (N, C, H, W) -> y (N, C, scale H, scale W)."""
         n, c, h, w = x.shape
         s = self.scale
-        blocks = np.broadcast_to(x[:, :, :, None, :, None], (n, c, h, s, w, s))   # no copy yet
-        return blocks.reshape(n, c, h * s, w * s)                                # one copy
+        y = np.empty((n, c, h * s, w * s), dtype=x.dtype)
+        for _, _, rows, columns in _offsets(s, s, s, h, w):
+            y[:, :, rows, columns] = x                        # one of the s*s copies
+        return y
 
     def backward(self, dy, need_dx=True):
         """dy (N, C, scale H, scale W) -> dx (N, C, H, W)."""
         if not need_dx:
             return None
-        n, c, hs, ws = dy.shape
         s = self.scale
-        return dy.reshape(n, c, hs // s, s, ws // s, s).sum(axis=(3, 5))
+        offsets = _offsets(s, s, s, dy.shape[2] // s, dy.shape[3] // s)
+        _, _, rows, columns = offsets[0]
+        dx = dy[:, :, rows, columns].copy()                   # offset (0, 0) of every block
+        for _, _, rows, columns in offsets[1:]:
+            dx += dy[:, :, rows, columns]
+        return dx
 
 
 # -- shapes -----------------------------------------------------------------------------------

@@ -65,13 +65,14 @@ def nll_target_gradient(out, x, likelihood, sigma=1.0):
 
 
 def nll_per_example(out, x, likelihood, sigma=1.0):
-    """-log p(x|z) for each example: shape (N,)."""
+    """-log p(x|z) for each example: shape (N,). out may carry leading sample axes,
+    (S, N, width) with x (N, D), giving (S, N)."""
     if likelihood == "bernoulli":
         return bernoulli_nll_per_example(out, x)
     if likelihood == "gaussian":
         return gaussian_nll_fixed_per_example(out, x, sigma)
-    d = x.shape[1]
-    return gaussian_nll_per_example(out[:, :d], out[:, d:], x)
+    d = x.shape[-1]
+    return gaussian_nll_per_example(out[..., :d], out[..., d:], x)
 
 
 def mean_image(out, likelihood, d):

@@ -1,0 +1,93 @@
+r"""Evaluation: the test negative ELBO and its parts, the importance-weighted log-likelihood,
+and posterior-collapse diagnostics.
+
+The ELBO is a lower bound (blog Eq. 4); the importance-weighted estimate with k samples
+(Burda, Grosse & Salakhutdinov 2016)
+
+    log p(x) ~= log 1/k sum_{s=1..k} p(x|z_s) p(z_s) / q(z_s|x),     z_s ~ q(z|x)
+
+is also a lower bound in expectation, but it tightens as k grows and reaches log p(x) as
+k -> infinity. The gap between the two is (about) KL(q(z|x) || p(z|x)), the last term of Eq. 3.
+"""
+import numpy as np
+from scipy.special import logsumexp
+
+from .checks import check_batch
+from .likelihoods import nll_per_example
+from .losses import LOG_2PI, kl_per_dimension
+from .sampler import sigma_from_log_var
+from .vae import LossParts
+
+
+def negative_elbo(model, x, seed=0, batch_size=1000):
+    """The mean negative ELBO of x (N, D) per example in nats, with its two parts.
+
+    One z per example, drawn with a Generator seeded by seed, so the number is repeatable.
+    For an Autoencoder it is the reconstruction loss (kl = 0). Returns LossParts.
+    """
+    rng = np.random.default_rng(seed)
+    x = check_batch(x, model.d_in)
+    sums = np.zeros(3)
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        sums += len(xb) * np.array(model.loss(xb, rng=rng))
+    return LossParts(*(float(v) for v in sums / len(x)))
+
+
+def log_likelihood(model, x, k=1000, seed=0, max_rows=16384):
+    r"""Importance-weighted estimate of log p(x) for each example, shape (N,), in nats.
+
+    log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x),   z_s = mu + sigma eps_s
+    log p(x) ~= logsumexp_s(log w_s) - log k
+
+    Batched so at most max_rows decoder rows (examples x samples) are alive at once; memory
+    stays bounded whatever N and k are.
+    """
+    if model.kind != "vae":
+        raise ValueError("the importance-weighted log-likelihood needs a VAE (an autoencoder "
+                         "defines no p(x)); got a model of kind " + repr(model.kind))
+    if k < 1:
+        raise ValueError(f"k (the number of importance samples) must be at least 1; got {k}")
+    rng = np.random.default_rng(seed)
+    x = check_batch(x, model.d_in, dtype=model.dtype)
+    L = model.latent_dim
+    examples = max(1, min(len(x), max_rows // k))           # examples per batch
+    samples = max(1, min(k, max_rows // examples))          # samples per chunk
+    result = np.empty(len(x))
+    for start in range(0, len(x), examples):
+        xb = x[start:start + examples]                                   # (B, D)
+        mu, log_var = model.encode(xb)                                    # (B, L) each
+        sigma = sigma_from_log_var(log_var)
+        log_w = np.empty((k, len(xb)))                                    # (k, B)
+        for s0 in range(0, k, samples):
+            s = min(samples, k - s0)
+            eps = rng.standard_normal((s, len(xb), L), dtype=model.dtype)
+            z = mu + sigma * eps                                          # (s, B, L)
+            out = model.decode(z.reshape(-1, L)).reshape(s, len(xb), -1)  # (s, B, width)
+            log_px_z = -nll_per_example(out, xb, model.likelihood, getattr(model, "sigma", 1.0))
+            log_pz = -0.5 * np.sum(z * z + LOG_2PI, axis=-1)              # log N(z; 0, I)
+            log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)  # log N(z; mu, sigma^2)
+            log_w[s0:s0 + s] = log_px_z + log_pz - log_qz
+        result[start:start + len(xb)] = logsumexp(log_w, axis=0) - np.log(k)
+    return result
+
+
+def latent_diagnostics(model, x, threshold=1e-2, batch_size=1000):
+    r"""Per-dimension KL and active units: how much of the latent space the model uses.
+
+    kl_per_dim_j = E_x[ KL( q(z_j|x) || N(0, 1) ) ]                          shape (L,)
+    A_j = Cov_x( E_q[z_j | x] ) = Var_x( mu_j(x) );  dimension j is active if A_j > threshold
+    (Burda et al. 2016). A collapsed dimension has q(z_j|x) = p(z_j) for every x: its KL and
+    its A_j are both ~0, and the decoder ignores it.
+
+    Returns dict with kl_per_dim (L,), activity (L,), active_units (int).
+    """
+    x = check_batch(x, model.d_in)
+    mus, kls = [], []
+    for start in range(0, len(x), batch_size):
+        mu, log_var = model.encode(x[start:start + batch_size])
+        mus.append(np.array(mu, dtype=np.float64))
+        kls.append(len(mu) * kl_per_dimension(mu.astype(np.float64), log_var.astype(np.float64)))
+    activity = np.concatenate(mus).var(axis=0)
+    return {"kl_per_dim": np.sum(kls, axis=0) / len(x), "activity": activity,
+            "active_units": int(np.sum(activity > threshold))}

@@ -1,0 +1,78 @@
+"""The figures the README and the notebooks show, made by one function each run.
+
+``python -m minivae figures`` calls make_all_figures, which trains the few small models
+the pictures need (on the embedded MNIST subset and Frey Face by default, so it runs
+anywhere in a few minutes) and writes every PNG in figures/. ``python -m minivae train``
+calls run_figures for the model it has just trained.
+"""
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+from .autoencoder import Autoencoder
+from .datasets import fixed_binarization, load_dataset
+from .train import train
+from .vae import VAE
+
+
+def run_figures(model, history, data, x_test, out, seed=0):
+    """The figures of one training run, written into out. Returns the paths written."""
+    out, shape, rng = Path(out), data.image_shape, np.random.default_rng(seed)
+    figs = {"loss_curves.png": plots.loss_curves(history),
+            "reconstructions.png": plots.reconstructions(model, x_test, shape)}
+    if model.kind == "vae":
+        figs["samples.png"] = plots.prior_samples(model, rng, shape)
+    if model.kind == "vae" and model.latent_dim == 2:
+        figs["manifold.png"] = plots.manifold(model, shape)
+        if data.y_test is not None:
+            figs["latent_scatter.png"] = plots.latent_scatter(model, x_test, data.y_test)
+    for name, fig in figs.items():
+        plots.save(fig, out / name)
+    return [out / name for name in figs]
+
+
+def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epochs=None, seed=0):
+    """Train the models the pictures need and write every figure into out. Returns the paths."""
+    out = Path(out)
+    data = load_dataset(dataset, data_dir)
+    shape, d = data.image_shape, data.x_train.shape[1]
+    epochs_given = epochs is not None
+    epochs = epochs or (30 if dataset == "mnist-subset" else 10)
+    x_test = fixed_binarization(data.x_test, 12345)
+    written = []
+
+    def fit(model, x, x_eval, binarize, n_epochs=epochs, **kw):
+        return train(model, x, x_eval, epochs=n_epochs, binarize_data=binarize, seed=seed, **kw)
+
+    def put(name, fig):
+        plots.save(fig, out / name)
+        written.append(out / name)
+
+    # The PyTorch example's VAE: 784-400-20, ReLU, Bernoulli decoder, dynamic binarization.
+    vae = VAE(d, [400], 20, rng=np.random.default_rng(seed))
+    history = fit(vae, data.x_train, x_test, True)
+    put("loss_curves.png", plots.loss_curves(history))
+    put("reconstructions.png", plots.reconstructions(vae, x_test, shape))
+    put("samples.png", plots.prior_samples(vae, np.random.default_rng(seed), shape))
+    put("latent_traversals.png", plots.latent_traversals(vae, x_test[0], shape, dims=range(10)))
+
+    # A plain autoencoder of the same size: its decoder on random codes is not a generator.
+    ae = Autoencoder(d, [400], 20, rng=np.random.default_rng(seed))
+    fit(ae, data.x_train, data.x_test, False)
+    put("ae_vs_vae_samples.png", plots.ae_vs_vae_samples(ae, vae, np.random.default_rng(seed), shape))
+
+    # A 2-D latent space: the scatter of posterior means and Kingma & Welling's Figure 4.
+    vae2 = VAE(d, [400], 2, rng=np.random.default_rng(seed))
+    fit(vae2, data.x_train, x_test, True)
+    put("latent_scatter.png", plots.latent_scatter(vae2, x_test, data.y_test))
+    put("manifold_mnist.png", plots.manifold(vae2, shape))
+
+    # Frey Face with a Gaussian decoder that learns its variance (K&W's continuous example).
+    frey = load_dataset("frey")
+    vae_frey = VAE(frey.x_train.shape[1], [200], 2, likelihood="gaussian-learned", activation="tanh",
+                   rng=np.random.default_rng(seed))
+    fit(vae_frey, frey.x_train, frey.x_test, False, n_epochs=10 * epochs if epochs_given else 300,
+        batch_size=100)
+    put("manifold_frey.png", plots.manifold(vae_frey, frey.image_shape, n=12))
+    return written

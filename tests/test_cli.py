@@ -1,0 +1,81 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minivae import checkpoint
+from minivae.cli import main
+
+SMALL = ["--hidden", "32", "--latent-dim", "2", "--epochs", "1", "--batch-size", "200", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", "--out", str(out), *SMALL]) == 0
+    return out
+
+
+def test_train_writes_checkpoint_history_and_figures(trained, capsys):
+    for name in ("checkpoint.npz", "history.json", "loss_curves.png", "reconstructions.png",
+                 "samples.png", "manifold.png", "latent_scatter.png"):
+        assert (trained / name).stat().st_size > 0, name
+    history = json.loads((trained / "history.json").read_text())
+    assert history["run"]["dataset"] == "mnist-subset" and len(history["test_loss"]) == 1
+    model, saved = checkpoint.load(trained / "checkpoint.npz")
+    assert model.config["latent_dim"] == 2 and saved["test_loss"] == history["test_loss"]
+
+
+def test_evaluate_json_has_the_documented_keys(trained, capsys):
+    assert main(["evaluate", str(trained / "checkpoint.npz"), "--iw-samples", "20",
+                 "--n-examples", "50", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    for key in ("negative_elbo", "reconstruction", "kl", "log_likelihood", "n_examples"):
+        assert key in result
+    assert result["n_examples"] == 50
+    assert result["negative_elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
+    assert result["log_likelihood"] > -result["negative_elbo"] - 1.0   # IW is the tighter bound
+
+
+def test_evaluate_prints_a_readable_table(trained, capsys):
+    assert main(["evaluate", str(trained / "checkpoint.npz"), "--n-examples", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "-ELBO" in out and "reconstruction" in out and "KL" in out
+
+
+def test_sample_writes_a_png(trained, tmp_path):
+    png = tmp_path / "s.png"
+    assert main(["sample", str(trained / "checkpoint.npz"), "--n", "12", "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "no/such/file.npz"], "no checkpoint"),
+    (["train", "--epochs", "0", "--no-figures"], "--epochs must be at least 1"),
+    (["train", "--lr", "-1", "--no-figures"], "--lr must be positive"),
+    (["train", "--dataset", "mnist", "--data-dir", "{tmp}", "--no-figures", "--quiet"], "MNIST"),
+])
+def test_bad_arguments_give_one_clear_line(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MINIVAE_MIRROR", "http://127.0.0.1:9/")     # nothing listens on port 9
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    error = err[err.index("minivae " + argv[0] + ": error:"):]     # one message, no traceback
+    assert message in error and "Traceback" not in err
+
+
+def test_corrupt_checkpoint_is_one_clear_line(tmp_path, capsys):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    assert main(["evaluate", str(bad)]) == 2
+    assert "truncated or corrupt" in capsys.readouterr().err
+
+
+def test_module_entry_point_runs(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "minivae", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "train" in result.stdout and "evaluate" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "minivae", "train", "--model", "gan"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "invalid choice" in result.stderr

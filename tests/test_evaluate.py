@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from minivae import VAE, Autoencoder
+from minivae import linear_gaussian as lg
+from minivae.evaluate import latent_diagnostics, log_likelihood, negative_elbo
+
+
+def _linear_vae(seed=0, d=6, latent=2, sigma=0.5, encoder_noise=0.0):
+    """A VAE with a linear encoder and decoder and fixed sigma: probabilistic PCA, whose
+    log p(x) has a closed form (minivae.linear_gaussian).
+
+    The encoder is set to the true posterior's mean map and marginal variances
+    (q = N(cov W^T (x - b) / sigma^2, diag(cov))), then perturbed by encoder_noise.
+    """
+    rng = np.random.default_rng(seed)
+    vae = VAE(d, hidden=[], latent_dim=latent, likelihood="gaussian", sigma=sigma, rng=rng,
+              dtype=np.float64)
+    W, b = vae.params["decoder.0.W"].T, vae.params["decoder.0.b"]      # x = W z + b + noise
+    b[...] = rng.standard_normal(d)
+    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma**2)
+    enc_W, enc_b = vae.params["encoder.0.W"], vae.params["encoder.0.b"]  # (D, 2L), (2L,)
+    enc_W[...] = 0.0
+    enc_W[:, :latent] = W @ cov / sigma**2
+    enc_b[:latent] = -b @ W @ cov / sigma**2
+    enc_b[latent:] = np.log(np.diag(cov))
+    enc_W += encoder_noise * rng.standard_normal(enc_W.shape)
+    x = lg.sample(20, W, b, sigma, rng)
+    return vae, x
+
+
+def _exact_log_px(vae, x):
+    return lg.log_marginal(x, vae.params["decoder.0.W"].T, vae.params["decoder.0.b"], vae.sigma)
+
+
+def test_importance_weighted_estimate_converges_to_the_exact_log_likelihood():
+    vae, x = _linear_vae()
+    exact = _exact_log_px(vae, x)
+    iw = log_likelihood(vae, x, k=5000, seed=1)
+    assert_allclose(iw, exact, atol=0.05)
+
+
+def test_elbo_and_iw_bound_are_below_log_px_and_iw_tightens_with_k():
+    vae, x = _linear_vae(seed=3, encoder_noise=0.3)
+    exact = _exact_log_px(vae, x)
+    elbo = -np.mean([negative_elbo(vae, x, seed=s).loss for s in range(50)])
+    iw1, iw10, iw1000 = (np.mean(log_likelihood(vae, x, k=k, seed=2)) for k in (1, 10, 1000))
+    assert elbo < iw10 < iw1000 <= exact.mean() + 0.02
+    assert abs(iw1 - elbo) < 0.1 * abs(elbo - exact.mean()) + 0.5   # k = 1 is the ELBO itself
+    assert exact.mean() - elbo > 0.1                                 # an untrained q leaves a gap
+
+
+def test_iw_batching_bounds_memory_without_changing_the_estimate():
+    vae, x = _linear_vae(seed=4)
+    small = log_likelihood(vae, x, k=2000, seed=0, max_rows=64)
+    big = log_likelihood(vae, x, k=2000, seed=0, max_rows=100_000)
+    assert_allclose(small, big, atol=0.05)          # same estimator, different noise order
+
+
+def test_negative_elbo_does_not_depend_on_the_batch_size():
+    vae, x = _linear_vae(seed=5)
+    assert_allclose(negative_elbo(vae, x, batch_size=3), negative_elbo(vae, x, batch_size=1000), rtol=1e-12)
+
+
+def test_active_units_and_per_dimension_kl_see_a_collapsed_dimension():
+    rng = np.random.default_rng(0)
+    vae = VAE(10, hidden=[8], latent_dim=3, rng=rng, dtype=np.float64)
+    head = vae.encoder.layers[-1].params
+    for j in (1, 4):                           # mu_1 = 0 and log_var_1 = 0 for every x: q = prior
+        head["W"][:, j] = 0.0
+        head["b"][j] = 0.0
+    x = rng.random((200, 10))
+    diag = latent_diagnostics(vae, x)
+    assert diag["active_units"] == 2
+    assert diag["kl_per_dim"][1] == 0.0 and diag["activity"][1] == 0.0
+    assert np.all(diag["kl_per_dim"][[0, 2]] > 0)
+    assert_allclose(diag["kl_per_dim"].sum(), negative_elbo(vae, x).kl, rtol=1e-9)
+
+
+def test_iw_estimate_needs_a_vae_and_a_positive_k():
+    with pytest.raises(ValueError, match="needs a VAE"):
+        log_likelihood(Autoencoder(4, [3], 2), np.zeros((2, 4)))
+    vae, x = _linear_vae()
+    with pytest.raises(ValueError, match="at least 1"):
+        log_likelihood(vae, x, k=0)
+
+
+def test_bernoulli_iw_estimate_is_finite_and_above_the_elbo():
+    rng = np.random.default_rng(0)
+    vae = VAE(16, hidden=[8], latent_dim=2, rng=rng)
+    x = (rng.random((30, 16)) < 0.5).astype(np.float32)
+    ll = log_likelihood(vae, x, k=200)
+    assert np.all(np.isfinite(ll))
+    assert ll.mean() > -negative_elbo(vae, x).loss
