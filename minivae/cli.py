@@ -156,7 +156,7 @@ def cmd_evaluate(a):
         print(f"  -ELBO          {parts.loss:9.2f}  = reconstruction {parts.reconstruction:.2f} + KL {parts.kl:.2f}")
         if a.iw_samples:
             print(f"  log p(x) IW-{a.iw_samples:<5d}{result['log_likelihood']:9.2f}  "
-                  f"(ELBO gap {-parts.loss - result['log_likelihood']:+.2f})")
+                  f"(ELBO gap {parts.loss + result['log_likelihood']:.2f})")
     return 0
 
 

@@ -19,10 +19,13 @@ row block of a matrix ``cols``:
     y = W.reshape(C_out, C k k) @ cols                           (C_out, N H_out W_out)
 
 ``fold`` (col2im) is the adjoint of unfold: it adds each row block back where it came from,
-so the gradient of a pixel that several windows share is the sum of their gradients. Both
-loop over the k*k offsets only: never over pixels or examples. Inside, pictures are held
-channel-first, (C, N, H, W), so that the (n, h, w) axes of a picture and of cols line up
-and every reshape is free; the layers take and return NCHW.
+so the gradient of a pixel that several windows share is the sum of their gradients.
+Conv2D can also multiply first and shift afterwards (``sum_shifted``, adjoint
+``spread_shifted``), which needs a smaller temporary when a layer has fewer output than
+input channels; Conv2D's docstring compares the two. All four helpers loop over the k*k
+offsets only: never over pixels or examples. Inside, pictures are held channel-first,
+(C, N, H, W), so that the (n, h, w) axes of a picture and of cols line up and the reshapes
+are free; the layers take and return NCHW.
 """
 import numpy as np
 
@@ -103,13 +106,19 @@ def spread_shifted(dy, shape, stride):
 
 
 def _pad_channel_first(x, p):
-    """x (N, C, H, W) -> xp (C, N, H + 2p, W + 2p): transposed and zero-padded (one copy)."""
+    """x (N, C, H, W) -> xp (C, N, H + 2p, W + 2p): transposed and zero-padded (a view if p == 0)."""
     n, c, h, w = x.shape
     if p == 0:
         return x.transpose(1, 0, 2, 3)                   # a view; unfold copies it anyway
     xp = np.zeros((c, n, h + 2 * p, w + 2 * p), dtype=x.dtype)
     xp[:, :, p:p + h, p:p + w] = x.transpose(1, 0, 2, 3)
     return xp
+
+
+def _check_images(x, c, name):
+    if x.ndim != 4 or x.shape[1] != c:
+        raise ValueError(f"{name} expects images of shape (N, {c}, H, W); got shape {x.shape}")
+    return x.shape
 
 
 def _pair(k):
@@ -304,12 +313,6 @@ class ConvTranspose2D:
         return dx.reshape(self.c_in, n, *self._in).transpose(1, 0, 2, 3)
 
 
-def _check_images(x, c, name):
-    if x.ndim != 4 or x.shape[1] != c:
-        raise ValueError(f"{name} expects images of shape (N, {c}, H, W); got shape {x.shape}")
-    return x.shape
-
-
 # -- pooling and up-sampling ------------------------------------------------------------------
 class MaxPool2D:
     r"""Max pooling over size x size windows, stride pixels apart (stride defaults to size).
@@ -317,6 +320,9 @@ class MaxPool2D:
         y[n,c,h,w] = max_{i,j} x[n, c, s h + i, s w + j]
         dx[n, c, s h + i*, s w + j*] += dy[n,c,h,w]       at the arg-max (i*, j*) only
 
+    It is im2col again: unfold puts the k*k values of each window in one column, the max
+    runs down the column, and backward folds a column that is dy at the arg-max and 0
+    elsewhere back onto the window (overlapping windows add up).
     With ties the whole gradient goes to ONE position: the first in row-major order within
     the window (a subgradient; splitting it would be one too, but not what PyTorch does).
     x : (N, C, H, W) -> y : (N, C, H_out, W_out),  H_out = (H - size) // stride + 1
@@ -335,31 +341,32 @@ class MaxPool2D:
             raise ValueError(f"MaxPool2D({self.size}) expects images (N, C, H, W) at least "
                              f"{self.size}x{self.size}; got shape {x.shape}")
         k, s = self.size, self.stride
-        h_out, w_out = (x.shape[2] - k) // s + 1, (x.shape[3] - k) // s + 1
-        self._x_shape = x.shape
-        offsets = _offsets(k, k, s, h_out, w_out)             # row-major: (0,0), (0,1), ...
-        _, _, rows, columns = offsets[0]
-        y = x[:, :, rows, columns].copy()                     # (N, C, H_out, W_out)
-        self._argmax = np.zeros(y.shape, dtype=np.uint8 if k * k < 256 else np.intp)
-        for index, (_, _, rows, columns) in enumerate(offsets[1:], start=1):
-            candidate = x[:, :, rows, columns]
-            np.copyto(self._argmax, index, where=candidate > y)   # strict: the first max stays
-            np.maximum(y, candidate, out=y)
-        return y
+        n, c, h, w = x.shape
+        h_out, w_out = (h - k) // s + 1, (w - k) // s + 1
+        self._x_shape, self._out = x.shape, (h_out, w_out)
+        cols = unfold(x.transpose(1, 0, 2, 3), k, k, s, h_out, w_out)      # (C k k, N Ho Wo)
+        cols = cols.reshape(c, k * k, -1)                 # offsets (i, j) in row-major order
+        y = cols[:, 0].copy()                             # (C, N Ho Wo)
+        argmax = np.zeros(y.shape, dtype=np.uint8 if k * k < 256 else np.intp)
+        for index in range(1, k * k):
+            better = cols[:, index] > y                   # strict: the first maximum stays
+            # index only grows, so "argmax = index where better" is a max (and needs no branch)
+            np.maximum(argmax, better * argmax.dtype.type(index), out=argmax)
+            np.maximum(y, cols[:, index], out=y)
+        self._argmax = argmax                             # (C, N Ho Wo)
+        return y.reshape(c, n, h_out, w_out).transpose(1, 0, 2, 3)        # NCHW view
 
     def backward(self, dy, need_dx=True):
         """dy (N, C, H_out, W_out) -> dx (N, C, H, W): dy routed to each window's arg-max."""
         if not need_dx:
             return None
         k, s = self.size, self.stride
-        dx = np.zeros(self._x_shape, dtype=dy.dtype)          # pixels in no window get 0
-        for index, (_, _, rows, columns) in enumerate(_offsets(k, k, s, *dy.shape[2:])):
-            routed = dy * (self._argmax == index)             # dy where this offset won, else 0
-            if s >= k:                                        # windows do not overlap
-                dx[:, :, rows, columns] = routed
-            else:
-                dx[:, :, rows, columns] += routed
-        return dx
+        n, c, h, w = self._x_shape
+        dy = dy.transpose(1, 0, 2, 3).reshape(c, 1, -1)                   # (C, 1, N Ho Wo)
+        offsets = np.arange(k * k, dtype=self._argmax.dtype)[:, None]      # (k k, 1)
+        dcols = dy * (self._argmax[:, None] == offsets)                    # (C, k k, N Ho Wo)
+        dx = fold(dcols, (c, n, h, w), k, k, s, *self._out)             # (C, N, H, W)
+        return dx.transpose(1, 0, 2, 3)                                    # NCHW view
 
 
 class Upsample2D:

@@ -72,7 +72,7 @@ def log_marginal(x, W, b, sigma):
         r^T C^{-1} r  = ||r||^2 / sigma^2 - ||R^{-1} W^T r||^2 / sigma^4      (Woodbury)
         log p(x)      = -1/2 ( D log(2 pi) + log|C| + r^T C^{-1} r ),    r = x - b
     """
-    D, L = W.shape
+    D = W.shape[0]
     R = np.linalg.cholesky(_precision(W, sigma))                    # (L, L), lower triangular
     r = x - b                                                       # (N, D)
     u = np.linalg.solve(R, W.T @ r.T) / sigma**2                    # (L, D) @ (D, N) -> (L, N)
