@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from minivae import VAE, Adam, numerical_gradient
+from minivae.datasets import fixed_binarization, load_dataset
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -69,18 +70,11 @@ def test_params_and_grads_have_the_same_keys_and_shapes():
     assert vae.params["decoder.4.W"].shape == (6, 16)    # means and log-variances
 
 
-def _digits_like(rng, n=64, d=64):
-    """Binary 'images': a few fixed prototypes with pixel noise, so there is structure to learn."""
-    prototypes = rng.random((4, d)) < 0.3
-    x = prototypes[rng.integers(0, 4, n)]
-    flip = rng.random((n, d)) < 0.05
-    return (x ^ flip).astype(np.float32)
-
-
 def _train(seed, steps=300):
+    """A few hundred Adam steps on one small batch of real MNIST digits (the embedded subset)."""
     rng = np.random.default_rng(seed)
-    x = _digits_like(rng)
-    vae = VAE(64, hidden=[32], latent_dim=4, rng=rng)
+    x = fixed_binarization(load_dataset("mnist-subset").x_train[:64], seed=0)
+    vae = VAE(784, hidden=[64], latent_dim=4, rng=rng)
     opt = Adam(vae.params, lr=3e-3)
     losses = []
     for _ in range(steps):
