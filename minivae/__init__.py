@@ -1,6 +1,7 @@
 """minivae: autoencoders and variational autoencoders from scratch in NumPy."""
 from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from .autoencoder import Autoencoder
+from .conv import Conv2D, ConvTranspose2D, Flatten, MaxPool2D, Reshape, Upsample2D
 from .gradcheck import numerical_gradient
 from .layers import Dense, Sequential, glorot, he, mlp
 from .losses import (bernoulli_nll, gaussian_nll, gaussian_nll_fixed, kl_per_dimension,

@@ -1,4 +1,4 @@
-r"""Convolutional layers for images in NCHW layout, and the conv encoder and decoder built from them.
+r"""Convolutional layers for NCHW images, and the conv encoder and decoder built from them.
 
     Conv2D           y[n,o,h,w] = b[o] + sum_{c,i,j} W[o,c,i,j] xp[n,c, s h + i, s w + j]
     ConvTranspose2D  the adjoint of Conv2D (its forward pass is Conv2D's input gradient)
@@ -35,7 +35,7 @@ from .layers import Dense, Sequential
 
 # -- im2col and its adjoint -------------------------------------------------------------------
 def _offsets(kh, kw, stride, h_out, w_out):
-    """For each kernel offset (i, j), the slices that pick xp[..., s h + i, s w + j] for all h, w."""
+    """For each kernel offset (i, j): i, j and the slices picking xp[..., s h + i, s w + j]."""
     return [(i, j, slice(i, i + stride * h_out, stride), slice(j, j + stride * w_out, stride))
             for i in range(kh) for j in range(kw)]
 
@@ -93,10 +93,12 @@ def sum_shifted(z, stride, h_out, w_out):
 
 
 def spread_shifted(dy, shape, stride):
-    r"""The adjoint of sum_shifted: copy dy to every offset's map, at s h + i, s w + j; zeros elsewhere.
+    r"""The adjoint of sum_shifted: dy copied into every offset's map at s h + i, s w + j.
 
     dy : ndarray of shape (C_out, N, h_out, w_out);  shape : (C_out, kh, kw, N, Hp, Wp).
-    Returns dz : ndarray of that shape,   dz[o, i, j, n, stride h + i, stride w + j] = dy[o, n, h, w]
+    Returns dz : ndarray of that shape, zero except
+
+        dz[o, i, j, n, stride h + i, stride w + j] = dy[o, n, h, w]
     """
     _, kh, kw = shape[:3]
     dz = np.zeros(shape, dtype=dy.dtype)
@@ -106,7 +108,7 @@ def spread_shifted(dy, shape, stride):
 
 
 def _pad_channel_first(x, p):
-    """x (N, C, H, W) -> xp (C, N, H + 2p, W + 2p): transposed and zero-padded (a view if p == 0)."""
+    """x (N, C, H, W) -> xp (C, N, H + 2p, W + 2p), transposed and zero-padded (a view if p = 0)."""
     n, c, h, w = x.shape
     if p == 0:
         return x.transpose(1, 0, 2, 3)                   # a view; unfold copies it anyway
@@ -121,8 +123,14 @@ def _check_images(x, c, name):
     return x.shape
 
 
-def _pair(k):
-    return (int(k), int(k)) if np.isscalar(k) else (int(k[0]), int(k[1]))
+def _geometry(kernel_size, stride, padding):
+    """(kh, kw, stride, padding) as checked ints; kernel_size is k or (kh, kw)."""
+    kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size
+    kh, kw, stride, padding = int(kh), int(kw), int(stride), int(padding)
+    if min(kh, kw, stride) < 1 or padding < 0:
+        raise ValueError(f"need kernel sizes and stride >= 1 and padding >= 0; got kernel_size "
+                         f"{kernel_size}, stride {stride}, padding {padding}")
+    return kh, kw, stride, padding
 
 
 def conv_init(rng, shape, fan_in, fan_out, init="he", dtype=np.float32):
@@ -166,17 +174,15 @@ class Conv2D:
 
     def __init__(self, c_in, c_out, kernel_size, rng, stride=1, padding=0, dtype=np.float32,
                  init="he", method=None):
-        self.kh, self.kw = _pair(kernel_size)
-        self.c_in, self.c_out, self.stride, self.padding = int(c_in), int(c_out), int(stride), int(padding)
-        if self.stride < 1 or self.padding < 0:
-            raise ValueError(f"need stride >= 1 and padding >= 0; got {stride}, {padding}")
+        self.c_in, self.c_out = int(c_in), int(c_out)
+        self.kh, self.kw, self.stride, self.padding = _geometry(kernel_size, stride, padding)
         if method not in (None, *self.METHODS):
             raise ValueError(f"method must be None (choose by size) or one of {self.METHODS}; "
                              f"got {method!r}")
         self.method = method
         fan_in, fan_out = self.c_in * self.kh * self.kw, self.c_out * self.kh * self.kw
-        self.params = {"W": conv_init(rng, (self.c_out, self.c_in, self.kh, self.kw), fan_in, fan_out,
-                                      init, dtype),
+        shape = (self.c_out, self.c_in, self.kh, self.kw)
+        self.params = {"W": conv_init(rng, shape, fan_in, fan_out, init, dtype),
                        "b": np.zeros(self.c_out, dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
@@ -198,7 +204,7 @@ class Conv2D:
         self._method = self.method or ("unfold" if c * h_out * w_out <= self.c_out * hp * wp
                                        else "gather")
         if self._method == "unfold":
-            self._cols = unfold(xp, self.kh, self.kw, self.stride, h_out, w_out)   # (C k k, N Ho Wo)
+            self._cols = unfold(xp, self.kh, self.kw, self.stride, h_out, w_out)  # (C k k, N Ho Wo)
             W = self.params["W"].reshape(self.c_out, -1)                  # (c_out, C k k)
             y = W @ self._cols                                            # (c_out, N Ho Wo)
             y = y.reshape(self.c_out, n, h_out, w_out)
@@ -259,15 +265,13 @@ class ConvTranspose2D:
 
     def __init__(self, c_in, c_out, kernel_size, rng, stride=1, padding=0, dtype=np.float32,
                  init="he"):
-        self.kh, self.kw = _pair(kernel_size)
-        self.c_in, self.c_out, self.stride, self.padding = int(c_in), int(c_out), int(stride), int(padding)
-        if self.stride < 1 or self.padding < 0:
-            raise ValueError(f"need stride >= 1 and padding >= 0; got {stride}, {padding}")
+        self.c_in, self.c_out = int(c_in), int(c_out)
+        self.kh, self.kw, self.stride, self.padding = _geometry(kernel_size, stride, padding)
         # each output pixel sees about c_in kh kw / s^2 inputs
         fan_in = max(self.c_in * self.kh * self.kw / self.stride ** 2, 1.0)
         fan_out = self.c_out * self.kh * self.kw
-        self.params = {"W": conv_init(rng, (self.c_in, self.c_out, self.kh, self.kw), fan_in, fan_out,
-                                      init, dtype),
+        shape = (self.c_in, self.c_out, self.kh, self.kw)                 # as in PyTorch
+        self.params = {"W": conv_init(rng, shape, fan_in, fan_out, init, dtype),
                        "b": np.zeros(self.c_out, dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
@@ -324,7 +328,8 @@ class MaxPool2D:
     runs down the column, and backward folds a column that is dy at the arg-max and 0
     elsewhere back onto the window (overlapping windows add up).
     With ties the whole gradient goes to ONE position: the first in row-major order within
-    the window (a subgradient; splitting it would be one too, but not what PyTorch does).
+    the window, as in PyTorch. (Any split among the tied positions is a subgradient too;
+    this one is deterministic and keeps the gradient of each window in one place.)
     x : (N, C, H, W) -> y : (N, C, H_out, W_out),  H_out = (H - size) // stride + 1
     """
 
@@ -414,10 +419,12 @@ class Flatten:
         self.params, self.grads = {}, {}
 
     def forward(self, x):
+        """x (N, C, H, W) -> y (N, C*H*W). Remembers the shape."""
         self._shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dy, need_dx=True):
+        """dy (N, C*H*W) -> dx (N, C, H, W): the same numbers, put back in place."""
         return dy.reshape(self._shape) if need_dx else None
 
 
@@ -429,12 +436,14 @@ class Reshape:
         self.params, self.grads = {}, {}
 
     def forward(self, x):
+        """x (N, D) -> y (N, *shape)."""
         if x.ndim != 2 or x.shape[1] != int(np.prod(self.shape)):
             raise ValueError(f"Reshape{self.shape} expects (N, {int(np.prod(self.shape))}); "
                              f"got shape {x.shape}")
         return x.reshape(x.shape[0], *self.shape)
 
     def backward(self, dy, need_dx=True):
+        """dy (N, *shape) -> dx (N, D)."""
         return dy.reshape(dy.shape[0], -1) if need_dx else None
 
 

@@ -84,10 +84,15 @@ class Sequential:
         return x
 
     def backward(self, dy, need_dx=True):
-        """dy (N, D_out) -> dx (N, D_in) by the chain rule, last layer first; fills every grad."""
-        for layer in reversed(self.layers[1:]):
+        """dy (N, D_out) -> dx (N, D_in) by the chain rule, last layer first; fills every grad.
+
+        With need_dx=False the backward pass stops at the first layer that has parameters
+        (layers before it, such as a Reshape, have no gradients to fill).
+        """
+        first = 0 if need_dx else next((i for i, l in enumerate(self.layers) if l.params), 0)
+        for layer in reversed(self.layers[first + 1:]):
             dy = layer.backward(dy)
-        return self.layers[0].backward(dy, need_dx=need_dx)
+        return self.layers[first].backward(dy, need_dx=need_dx)
 
 
 def mlp(sizes, rng, activation="relu", dtype=np.float32):
