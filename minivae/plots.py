@@ -510,17 +510,42 @@ def ae_vs_vae_samples(autoencoder, vae, rng, image_shape, n=50, n_cols=10):
     -------
     fig : Figure with two Axes (autoencoder, VAE)
     """
-    z_ae = rng.standard_normal((n, autoencoder.latent_dim))             # (n, L_ae)
-    z_vae = z_ae if vae.latent_dim == autoencoder.latent_dim else rng.standard_normal((n, vae.latent_dim))
-    pictures = [tile(autoencoder.generate(z_ae), image_shape, n_cols),
-                tile(vae.generate(z_vae), image_shape, n_cols)]
+    same = vae.latent_dim == autoencoder.latent_dim
+    return samples_side_by_side(
+        [autoencoder, vae], ["autoencoder", "VAE"], rng, image_shape, n, n_cols,
+        title=("the same random codes: only the VAE was trained so that they decode to data" if same
+               else "random codes: only the VAE was trained so that they decode to data"))
+
+
+def samples_side_by_side(models, names, rng, image_shape, n=50, n_cols=10, title=None):
+    r"""Decode random codes z ~ N(0, I) with each model, one panel per model.
+
+    Models with the same latent size decode the same z, so the panels differ only by decoder
+    (e.g. an MLP VAE against a convolutional VAE).
+
+    Parameters
+    ----------
+    models : list of VAE or Autoencoder
+    names : list of str, one panel title each
+    rng : numpy Generator
+    image_shape : (C, H, W)
+    n, n_cols : int, pictures per panel and per row
+
+    Returns
+    -------
+    fig : Figure with one Axes per model
+    """
+    codes = {}
+    pictures = []
+    for model in models:
+        z = codes.setdefault(model.latent_dim, rng.standard_normal((n, model.latent_dim)))   # (n, L)
+        pictures.append(tile(model.generate(z), image_shape, n_cols))
     width, height = _picture_size(pictures[0])
-    fig = Figure(figsize=(2 * width + 0.5, height + 0.8), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, picture, name in zip(axes, pictures, ("autoencoder", "VAE")):
+    fig = Figure(figsize=(len(models) * width + 0.5, height + 0.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(models)))
+    for ax, picture, name in zip(axes, pictures, names):
         _show(ax, picture)
         ax.set_title(f"{name}: decode {Z_PRIOR}")
-    fig.suptitle("the same random codes: only the VAE was trained so that they decode to data"
-                 if z_vae is z_ae else "random codes: only the VAE was trained so that they "
-                 "decode to data")
+    if title:
+        fig.suptitle(title)
     return fig

@@ -67,6 +67,7 @@ def test_active_units_and_per_dimension_kl_see_a_collapsed_dimension():
     rng = np.random.default_rng(0)
     vae = VAE(10, hidden=[8], latent_dim=3, rng=rng, dtype=np.float64)
     head = vae.encoder.layers[-1].params
+    head["W"][:, [0, 2]] = rng.standard_normal((8, 2))   # mu_0 and mu_2 vary with x: active
     for j in (1, 4):                           # mu_1 = 0 and log_var_1 = 0 for every x: q = prior
         head["W"][:, j] = 0.0
         head["b"][j] = 0.0

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from minivae import Dense, Sequential, glorot, he, mlp, numerical_gradient
+from minivae.layers import uniform
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -78,6 +79,7 @@ def test_initialisations_have_the_intended_variance():
     d_in, d_out = 400, 300
     assert_allclose(glorot(rng, d_in, d_out).var(), 2 / (d_in + d_out), rtol=0.02)
     assert_allclose(he(rng, d_in, d_out).var(), 2 / d_in, rtol=0.02)
+    assert_allclose(uniform(rng, d_in, d_out).var(), 1 / (3 * d_in), rtol=0.02)
     w = glorot(rng, d_in, d_out)
     assert np.abs(w).max() <= np.sqrt(6 / (d_in + d_out))
 
