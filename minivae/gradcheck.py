@@ -34,3 +34,28 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+def assert_model_gradients_match(model, x, loss, rtol=1e-6, atol=1e-8):
+    r"""Check a whole model's backward pass against central differences; raise if they differ.
+
+    model : a VAE or Autoencoder built with dtype=np.float64
+    x : ndarray of shape (N, D), float64, the input loss() reads
+    loss : callable () -> float running model.loss on x with the noise held fixed, e.g.
+           ``lambda: vae.loss(x, eps=eps).loss``
+
+    Runs loss() and model.backward(need_dx=True), then compares dx and every entry of
+    model.grads with numerical_gradient. Central differences carry an absolute round-off of
+    about 1e-16 |loss| / h, so the absolute tolerance grows with the array's largest entry:
+    atol * (1 + max |gradient|).
+    """
+    from numpy.testing import assert_allclose
+
+    loss()
+    dx = model.backward(need_dx=True)
+    analytic = {"x": dx, **{name: g.copy() for name, g in model.grads.items()}}
+    arrays = {"x": x, **model.params}
+    for name, a in arrays.items():
+        numeric = numerical_gradient(loss, a)
+        assert_allclose(analytic[name], numeric, rtol=rtol, atol=atol * (1 + np.abs(numeric).max()),
+                        err_msg=f"gradient with respect to {name}")

@@ -4,7 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from minivae import Adam, Autoencoder, numerical_gradient
+from minivae import Adam, Autoencoder
+from minivae.gradcheck import assert_model_gradients_match
 from minivae.datasets import load_dataset
 
 
@@ -15,14 +16,7 @@ def test_whole_autoencoder_backward_matches_finite_differences(likelihood, seed,
     ae = Autoencoder(5, hidden=[4], latent_dim=2, likelihood=likelihood, activation="tanh",
                      rng=rng, dtype=np.float64)
     x = rng.random((n, 5))
-    loss = lambda: ae.loss(x).loss
-
-    ae.loss(x)
-    dx = ae.backward(need_dx=True)
-
-    assert_allclose(dx, numerical_gradient(loss, x), rtol=1e-6, atol=1e-8)
-    for name, p in ae.params.items():
-        assert_allclose(ae.grads[name], numerical_gradient(loss, p), rtol=1e-6, atol=1e-8, err_msg=name)
+    assert_model_gradients_match(ae, x, lambda: ae.loss(x).loss)
 
 
 def test_autoencoder_loss_is_the_quadratic_loss_of_eq_2():

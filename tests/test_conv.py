@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from minivae.gradcheck import assert_model_gradients_match
 from minivae import VAE, Autoencoder, numerical_gradient
 from minivae.conv import (Conv2D, ConvTranspose2D, Flatten, MaxPool2D, Reshape, Upsample2D,
                           conv_decoder, conv_encoder, fold, spread_shifted, sum_shifted, unfold)
@@ -345,22 +346,6 @@ def test_conv_networks_need_two_channel_counts():
 
 
 # -- whole models -----------------------------------------------------------------------------
-def _check_whole_model(model, x, loss):
-    """Every entry of model.grads and dx against central differences of the model's loss."""
-    loss()
-    dx = model.backward(need_dx=True)
-
-    # Round-off in central differences is about 1e-16 |loss| / h, absolute: so, as in
-    # test_vae.py, the absolute tolerance follows the largest gradient entry of the array.
-    def check(actual, expected, name):
-        assert_allclose(actual, expected, rtol=1e-6, atol=1e-8 * (1 + np.abs(expected).max()),
-                        err_msg=name)
-
-    check(dx, numerical_gradient(loss, x), "x")
-    for name, p in model.params.items():
-        check(model.grads[name], numerical_gradient(loss, p), name)
-
-
 @pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
 @settings(max_examples=8)
 @given(seed=seeds, n=st.integers(1, 2))
@@ -374,7 +359,7 @@ def test_whole_conv_vae_backward_matches_finite_differences(likelihood, seed, n)
     eps = rng.standard_normal((n, 2))
     c_out = 2 if likelihood == "gaussian-learned" else 1      # a mean and a log-variance per pixel
     assert vae.decoder.params["7.W"].shape == (c_out, 2, 3, 3)
-    _check_whole_model(vae, x, lambda: vae.loss(x, eps=eps).loss)
+    assert_model_gradients_match(vae, x, lambda: vae.loss(x, eps=eps).loss)
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
@@ -385,7 +370,7 @@ def test_whole_conv_autoencoder_backward_matches_finite_differences(likelihood, 
     ae = Autoencoder(32, arch="conv", image_shape=(1, 8, 4), channels=(2, 2), latent_dim=2,
                      likelihood=likelihood, activation="tanh", rng=rng, dtype=np.float64)
     x = rng.uniform(0.05, 0.95, (2, 32))
-    _check_whole_model(ae, x, lambda: ae.loss(x).loss)
+    assert_model_gradients_match(ae, x, lambda: ae.loss(x).loss)
 
 
 def test_conv_vae_trains_in_float32_on_mnist_sized_images():

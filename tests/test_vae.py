@@ -4,7 +4,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from minivae import VAE, Adam, numerical_gradient
+from minivae import VAE, Adam
+from minivae.gradcheck import assert_model_gradients_match
 from minivae.datasets import fixed_binarization, load_dataset
 
 seeds = st.integers(0, 2**32 - 1)
@@ -27,20 +28,7 @@ def test_whole_vae_backward_matches_finite_differences(likelihood, seed, n, beta
     for p in vae.params.values():               # nonzero biases: every term is exercised
         p += 0.1 * rng.standard_normal(p.shape)
     x, eps = _data(likelihood, rng, n, d), rng.standard_normal((n, latent))
-    loss = lambda: vae.loss(x, eps=eps, beta=beta).loss
-
-    vae.loss(x, eps=eps, beta=beta)
-    dx = vae.backward(need_dx=True)
-
-    # Central differences carry an absolute round-off of about 1e-16 |loss| / h, so the
-    # absolute tolerance follows the size of the array's largest gradient entry.
-    def check(actual, expected, name):
-        assert_allclose(actual, expected, rtol=1e-6, atol=1e-8 * (1 + np.abs(expected).max()),
-                        err_msg=name)
-
-    check(dx, numerical_gradient(loss, x), "x")
-    for name, p in vae.params.items():
-        check(vae.grads[name], numerical_gradient(loss, p), name)
+    assert_model_gradients_match(vae, x, lambda: vae.loss(x, eps=eps, beta=beta).loss)
 
 
 def test_loss_is_reconstruction_plus_beta_times_kl():
