@@ -9,13 +9,12 @@ renamed over the target, so a crash mid-write never leaves a half-written checkp
 place of a good one.
 """
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_file
 from .autoencoder import Autoencoder
 from .vae import VAE
 
@@ -39,21 +38,11 @@ def build_model(config):
 
 def save(path, model, history=None):
     """Write model (params and config) and history to path (.npz), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"format": np.array(FORMAT), "config": np.array(json.dumps(model.config)),
               "history": np.array(json.dumps(history or {}))}
     arrays.update({f"param/{k}": v for k, v in model.params.items()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        np.savez(f, **arrays)
 
 
 def load(path):

@@ -23,9 +23,9 @@ def check_batch(x, d, name="x", dtype=None):
 
 
 def check_unit_interval(x, name="x"):
-    """Raise ValueError unless every value of x lies in [0, 1] (Bernoulli targets)."""
-    lo, hi = float(x.min()), float(x.max())
-    if lo < 0.0 or hi > 1.0:
+    """Raise ValueError unless every value of x lies in [0, 1] (Bernoulli targets); NaN fails."""
+    if not np.all((x >= 0) & (x <= 1)):               # False for NaN too
+        lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
         raise ValueError(
             f"{name} must lie in [0, 1] for a Bernoulli decoder; got values in [{lo:g}, {hi:g}]. "
             "Scale uint8 pixels with x / 255, or use likelihood='gaussian' for real-valued data.")

@@ -5,17 +5,18 @@ files, corrupt checkpoints or failed downloads, instead of a traceback.
 """
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from . import checkpoint
-from .datasets import DATASETS, fixed_binarization, load_dataset
+from .atomic import atomic_file
+from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .download import DownloadError
 from .train import TrainingDiverged
 
-TEST_BINARIZATION_SEED = 12345
 
 
 def _parser():
@@ -85,13 +86,18 @@ def cmd_train(a):
     for name in ("epochs", "batch_size", "latent_dim"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(a, name)}")
-    if a.lr <= 0 or a.beta < 0:
-        raise ValueError(f"--lr must be positive and --beta non-negative; got {a.lr} and {a.beta}")
+    if min(a.hidden) < 1 or min(a.channels) < 1:
+        raise ValueError(f"--hidden and --channels sizes must be at least 1; got {a.hidden} and {a.channels}")
+    if not (math.isfinite(a.lr) and a.lr > 0 and math.isfinite(a.beta) and a.beta >= 0
+            and math.isfinite(a.sigma) and a.sigma > 0 and a.warmup_epochs >= 0):
+        raise ValueError(f"--lr and --sigma must be positive, --beta and --warmup-epochs non-negative, "
+                         f"all finite; got lr={a.lr}, sigma={a.sigma}, beta={a.beta}, "
+                         f"warmup-epochs={a.warmup_epochs}")
     data = load_dataset(a.dataset, a.data_dir)
     likelihood = a.likelihood or ("gaussian" if a.model == "ae" else
                                   "gaussian-learned" if a.dataset == "frey" else "bernoulli")
     binarize = (a.binarize or ("dynamic" if (a.model == "vae" and likelihood == "bernoulli") else "none")) == "dynamic"
-    rng = np.random.default_rng(a.seed)
+    rng = np.random.default_rng(a.seed)            # the one Generator: initialisation, then training
     common = dict(d_in=data.x_train.shape[1], hidden=a.hidden, latent_dim=a.latent_dim,
                   likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
                   channels=a.channels, image_shape=data.image_shape)
@@ -102,24 +108,28 @@ def cmd_train(a):
            "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs}
     x_test = _test_split(data, binarize)
     ckpt = out / "checkpoint.npz"
+    saved = []                                     # epochs whose checkpoint this run wrote
 
     def on_epoch(epoch, history):
         if all(np.isfinite(p).all() for p in model.params.values()):
             checkpoint.save(ckpt, model, {"run": run, **history})
-            (out / "history.json").write_text(json.dumps({"run": run, **history}, indent=1))
+            with atomic_file(out / "history.json", "w") as f:
+                f.write(json.dumps({"run": run, **history}, indent=1))
+            saved.append(epoch)
 
     print(f"training a {a.model.upper()} ({model.config['arch']}, {likelihood} decoder, latent {a.latent_dim}) "
           f"on {a.dataset}: {len(data.x_train)} train / {len(x_test)} test examples", file=sys.stderr)
     try:
         history = train(model, data.x_train, x_test, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-                        beta=a.beta, warmup_epochs=a.warmup_epochs, binarize_data=binarize, seed=a.seed,
+                        beta=a.beta, warmup_epochs=a.warmup_epochs, binarize_data=binarize, rng=rng,
                         progress=not a.quiet, on_epoch=on_epoch)
     except TrainingDiverged as err:
-        kept = f"; the last good checkpoint is {ckpt}" if ckpt.exists() else ""
+        kept = (f"; the last good checkpoint (epoch {saved[-1]}) is {ckpt}" if saved
+                else "; no epoch finished, so no checkpoint was written")
         raise TrainingDiverged(f"{err}{kept}") from None
     if not a.no_figures:
         from .figures import run_figures
-        run_figures(model, history, data, x_test, out, seed=a.seed)
+        run_figures(model, history, data, x_test, out, rng)
     last = {k: history[k][-1] for k in ("test_loss", "test_reconstruction", "test_kl")}
     print(f"test -ELBO {last['test_loss']:.2f} nats (reconstruction {last['test_reconstruction']:.2f}, "
           f"KL {last['test_kl']:.2f})")

@@ -40,6 +40,7 @@ import numpy as np
 from .download import CHECKSUMS, FILES, TITLES, download_dataset, manual_instructions
 
 DATASETS = ("mnist-subset", "mnist", "fashion-mnist", "frey")
+TEST_BINARIZATION_SEED = 12345   # the one fixed draw of every binarized test split
 DATA_ENV = "MINIVAE_DATA"
 EMBEDDED_DIR = Path(__file__).resolve().parent / "_data"
 # Where system packages install datasets (Debian: dataset-fashion-mnist).
@@ -316,8 +317,8 @@ def binarize(x, rng):
     ndarray of x's shape, float32, values 0.0 or 1.0
     """
     x = np.asarray(x)
-    if x.size and (float(x.min()) < 0.0 or float(x.max()) > 1.0):
-        raise ValueError(f"binarize needs probabilities in [0, 1]; got values in "
+    if not np.all((x >= 0) & (x <= 1)):               # False for NaN too
+        raise ValueError(f"binarize needs probabilities in [0, 1] (no NaN); got values in "
                          f"[{float(x.min()):g}, {float(x.max()):g}]. Scale uint8 pixels by 1/255.")
     u = rng.random(x.shape, dtype=np.float32)
     return (u < x).astype(np.float32)

@@ -15,14 +15,14 @@ Gaussian means outside [0, 1] are clipped for display only.
     manifold_grid(n)                      the (n * n, 2) codes z decoded by manifold()
     traversal_codes(mu, dims, values)     the codes z decoded by latent_traversals()
 """
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
+
+from .atomic import atomic_file
 
 DPI = 110
 PIXELS_PER_INCH = 40        # on-screen size of tiled pictures: a 28-pixel digit is 0.7 inch wide
@@ -55,17 +55,8 @@ def save(fig, path, dpi=DPI):
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"save writes PNG files; give a path ending in .png, got {str(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
-        os.chmod(tmp, 0o644)            # mkstemp creates 0600; a picture is for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path) as f:
+        fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
     return path
 
 

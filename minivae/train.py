@@ -33,7 +33,7 @@ def kl_weight(step, steps_per_epoch, beta=1.0, warmup_epochs=0.0):
 
 def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0,
           warmup_epochs=0.0, binarize_data=False, seed=0, optimizer=None, progress=False,
-          on_epoch=None):
+          on_epoch=None, rng=None):
     r"""Train model (a VAE or an Autoencoder) on x_train; returns the history of the run.
 
     x_train : ndarray of shape (N, D), float in [0, 1] (grey values) or any real values
@@ -43,7 +43,8 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
              draw, see datasets.fixed_binarization), so every epoch sees the same test set.
     binarize_data : dynamic binarization: each batch is a fresh draw x_bin ~ Bernoulli(x),
                     so each epoch sees new binary images.
-    seed : seeds the one Generator that draws the batch order, the binarization and eps.
+    seed : seeds the Generator that draws the batch order, the binarization and eps, unless
+           rng (a numpy Generator, e.g. the one that initialised the model) is given.
     optimizer : defaults to Adam(model.params, lr).
     on_epoch : called as on_epoch(epoch, history) after each epoch (e.g. to save a
                checkpoint); epoch is 1-based.
@@ -53,7 +54,7 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     Raises TrainingDiverged if the loss becomes NaN or Inf (before the step that would
     have written NaN into the parameters).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed) if rng is None else rng
     optimizer = Adam(model.params, lr=lr) if optimizer is None else optimizer
     n = len(x_train)
     steps_per_epoch = math.ceil(n / batch_size)

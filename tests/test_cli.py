@@ -54,7 +54,11 @@ def test_sample_writes_a_png(trained, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["evaluate", "no/such/file.npz"], "no checkpoint"),
     (["train", "--epochs", "0", "--no-figures"], "--epochs must be at least 1"),
-    (["train", "--lr", "-1", "--no-figures"], "--lr must be positive"),
+    (["train", "--lr", "-1", "--no-figures"], "--lr and --sigma must be positive"),
+    (["train", "--lr", "nan", "--no-figures"], "all finite"),
+    (["train", "--beta", "inf", "--no-figures"], "all finite"),
+    (["train", "--hidden", "0", "--no-figures"], "at least 1"),
+    (["train", "--arch", "conv", "--channels", "0", "4", "--no-figures"], "at least 1"),
     (["train", "--dataset", "mnist", "--data-dir", "{tmp}", "--no-figures", "--quiet"], "MNIST"),
 ])
 def test_bad_arguments_give_one_clear_line(argv, message, tmp_path, capsys, monkeypatch):
@@ -79,3 +83,24 @@ def test_module_entry_point_runs(tmp_path):
     result = subprocess.run([sys.executable, "-m", "minivae", "train", "--model", "gan"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_divergence_keeps_and_names_this_runs_last_good_checkpoint(tmp_path, capsys, monkeypatch):
+    import minivae.optim
+
+    class PoisonAt(minivae.optim.Adam):
+        """Adam that writes NaN into the parameters on its 60th step (epoch 2 of 50-step epochs)."""
+        def step(self, grads):
+            super().step(grads)
+            if self.t == 60:
+                next(iter(self.params.values()))[...] = np.nan
+
+    monkeypatch.setattr("minivae.train.Adam", PoisonAt)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--hidden", "16", "--latent-dim", "2", "--epochs", "3",
+                 "--batch-size", "200", "--quiet", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "the last good checkpoint (epoch 1)" in err and "smaller learning rate" in err
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert len(history["train_loss"]) == 1
+    assert all(np.isfinite(p).all() for p in model.params.values())

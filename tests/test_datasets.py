@@ -246,3 +246,11 @@ def test_dynamic_binarization_differs_between_epochs_and_fixed_one_is_reproducib
 def test_binarize_rejects_values_outside_the_unit_interval():
     with pytest.raises(ValueError, match=r"\[0, 255\].*1/255"):
         binarize(np.array([0.0, 255.0]), np.random.default_rng(0))
+
+
+def test_binarize_rejects_nan_and_out_of_range_values():
+    from minivae.datasets import binarize
+    rng = np.random.default_rng(0)
+    for bad in (np.array([[0.5, np.nan]]), np.array([[0.5, 1.5]]), np.array([[-0.1, 0.5]])):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            binarize(bad, rng)
