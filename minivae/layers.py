@@ -107,13 +107,16 @@ class Sequential:
         return self.layers[first].backward(dy, need_dx=need_dx)
 
 
-def mlp(sizes, rng, activation="relu", dtype=np.float32, init="uniform"):
+def mlp(sizes, rng, activation="relu", dtype=np.float32, init=None):
     """A multilayer perceptron sizes[0] -> sizes[1] -> ... -> sizes[-1].
 
     Each hidden Dense layer is followed by the activation; the last layer is linear
     (it outputs logits, means or log-variances). init names the weight initialisation of
-    every Dense layer ("uniform", "he" or "glorot"); biases start at zero.
+    every Dense layer ("uniform", "he" or "glorot"); by default Glorot for the saturating
+    tanh and sigmoid (what it was derived for), fan-in uniform otherwise. Biases start at zero.
     """
+    if init is None:
+        init = "glorot" if activation in ("tanh", "sigmoid") else "uniform"
     from .activations import ACTIVATIONS
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
