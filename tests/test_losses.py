@@ -110,3 +110,11 @@ def test_mse_is_the_squared_error_per_example_and_its_gradient(n, d, seed):
     value, dx_hat = mse(x_hat, x)
     assert_allclose(value, np.mean(np.sum((x - x_hat) ** 2, axis=1)), rtol=1e-12)
     assert_allclose(dx_hat, numerical_gradient(lambda: mse(x_hat, x)[0], x_hat), rtol=1e-6, atol=1e-9)
+
+
+def test_softplus_keeps_relative_precision_in_float32_far_into_the_tails():
+    from minivae.losses import softplus
+    l = np.linspace(-80, 80, 1601)
+    exact = np.logaddexp(0, l)                                     # float64 reference
+    assert_allclose(softplus(l.astype(np.float32)), exact, rtol=1e-6)
+    assert_allclose(softplus(l), exact, rtol=1e-14)
