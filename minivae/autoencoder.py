@@ -8,12 +8,11 @@ code gives garbage: an autoencoder compresses, it does not generate. The VAE fix
 with the KL term.
 """
 import numpy as np
-from scipy.special import expit
 
 from .checks import check_batch
 from .networks import build_decoder, build_encoder
 from .likelihoods import check_targets, nll_target_gradient
-from .losses import bernoulli_nll, mse
+from .losses import bernoulli_nll, mse, sigmoid
 from .vae import LossParts
 
 
@@ -91,4 +90,4 @@ class Autoencoder:
     def generate(self, z):
         """z (N, L) -> the decoded picture (N, D)."""
         out = self.decode(np.asarray(z, dtype=self.dtype))
-        return expit(out) if self.likelihood == "bernoulli" else out
+        return sigmoid(out) if self.likelihood == "bernoulli" else out

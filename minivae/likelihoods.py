@@ -7,10 +7,9 @@ A decoder outputs, for each example, D numbers (or 2D for a learned variance):
                       continuous-data decoder, used for Frey Face).
 """
 import numpy as np
-from scipy.special import expit
 
 from .checks import check_unit_interval
-from .losses import (bernoulli_nll, bernoulli_nll_per_example, gaussian_nll,
+from .losses import (sigmoid, bernoulli_nll, bernoulli_nll_per_example, gaussian_nll,
                      gaussian_nll_fixed, gaussian_nll_fixed_per_example, gaussian_nll_per_example)
 
 LIKELIHOODS = ("bernoulli", "gaussian", "gaussian-learned")
@@ -78,5 +77,5 @@ def nll_per_example(out, x, likelihood, sigma=1.0):
 def mean_image(out, likelihood, d):
     """E[x|z], for pictures: sigmoid(logits) for Bernoulli, the mean for Gaussians. (N, d)"""
     if likelihood == "bernoulli":
-        return expit(out)
+        return sigmoid(out)
     return out[:, :d]

@@ -23,7 +23,11 @@ from .sampler import GaussianSampler
 
 
 class LossParts(NamedTuple):
-    """Per-example values in nats, averaged over the batch: loss = reconstruction + beta kl."""
+    """Per-example values averaged over the batch: loss = reconstruction + beta kl.
+
+    In nats for a VAE; for an Autoencoder trained on Eq. 2 the reconstruction is the squared
+    error ||x - x_hat||^2 (kl = 0).
+    """
     loss: float
     reconstruction: float
     kl: float
