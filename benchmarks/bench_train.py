@@ -2,6 +2,7 @@
 r"""How fast minivae trains and evaluates the PyTorch example's VAE on full MNIST.
 
     python benchmarks/bench_train.py --data-dir ../shared/data/mnist
+    python benchmarks/bench_train.py --arch conv --steps 60 --epochs 3 --iw-k 0
 
 The model is the one of PyTorch's examples/vae: 784 -> 400 -> (mu, log_var) of 20 each,
 20 -> 400 -> 784 logits, ReLU, a Bernoulli decoder, batch 128, Adam with lr 1e-3, float32,
@@ -27,6 +28,13 @@ Nothing here is a test: timings depend on the machine and on what else runs on i
 script prints the load average before and after and warns when other processes competed
 for the cores: a busy core stalls a two-thread matrix product, so those timings can be
 several times slower and erratic. PyTorch stays optional.
+
+--arch conv times minivae's conv VAE instead (minivae.conv: Conv 3x3 to 32 channels, ReLU,
+MaxPool 2, Conv 3x3 to 64, ReLU, MaxPool 2, Dense 3136 -> 40; the decoder Dense 20 -> 3136,
+ReLU, Upsample 2, Conv 3x3 to 32, ReLU, Upsample 2, Conv 3x3 to 1 logit per pixel) against
+the same layers in PyTorch (nn.Conv2d, nn.MaxPool2d, nn.Upsample, nearest). Its epochs are
+long, so --steps N trains only N batches per epoch and the times are extrapolated to a full
+epoch; there is no matmul floor and no IW evaluation for it.
 """
 import argparse
 import math
@@ -61,6 +69,13 @@ def parse_args(argv=None):
                    help="folder with the MNIST IDX files (default: ../shared/data/mnist next to "
                         "the repository if it exists, else minivae's data dir: $MINIVAE_DATA or "
                         "~/.cache/minivae, downloading if needed)")
+    p.add_argument("--arch", choices=["mlp", "conv"], default="mlp",
+                   help="mlp: the 784-400-20 VAE (default); conv: minivae's conv VAE with "
+                        "channels (32, 64), no matmul floor and no IW evaluation")
+    p.add_argument("--steps", type=int, default=None,
+                   help="train only N batches per epoch (the first N * batch-size training images, "
+                        "reshuffled each epoch) and extrapolate the time to a full epoch "
+                        "(default: all batches)")
     p.add_argument("--epochs", type=int, default=5, help="measured epochs per contestant (default 5)")
     p.add_argument("--warmup", type=int, default=1, help="unmeasured epochs first (default 1)")
     p.add_argument("--batch-size", type=int, default=128)
@@ -73,7 +88,10 @@ def parse_args(argv=None):
     p.add_argument("--no-torch", action="store_true", help="do not compare with PyTorch")
     p.add_argument("--torch-threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     p.add_argument("--seed", type=int, default=0)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.steps is not None and args.steps < 1:
+        p.error("--steps must be at least 1")
+    return args
 
 
 # ------------------------------------------------------------------------- the machine
@@ -148,6 +166,14 @@ def minivae_epoch(state, x, args, epoch):
           seed=[args.seed, epoch + 1000], optimizer=optimizer)   # a fresh order each epoch
 
 
+def make_minivae(args):
+    if args.arch == "conv":
+        return VAE(784, latent_dim=20, likelihood="bernoulli", arch="conv", image_shape=(1, 28, 28),
+                   channels=(32, 64), rng=np.random.default_rng(args.seed))
+    return VAE(784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
+               rng=np.random.default_rng(args.seed))
+
+
 def make_torch(args, seed):
     import torch
     import torch.nn.functional as F
@@ -169,7 +195,30 @@ def make_torch(args, seed):
             z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
             return self.fc4(F.relu(self.fc3(z))), mu, log_var
 
-    model = TorchVAE()
+    class TorchConvVAE(torch.nn.Module):
+        """minivae's conv VAE (minivae.conv.conv_encoder, conv_decoder), layer for layer."""
+
+        def __init__(self):
+            super().__init__()
+            nn = torch.nn
+            self.encoder = nn.Sequential(
+                nn.Unflatten(1, (1, 28, 28)),
+                nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),    # (N, 32, 14, 14)
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (N, 64, 7, 7)
+                nn.Flatten(), nn.Linear(64 * 7 * 7, 40))
+            self.decoder = nn.Sequential(
+                nn.Linear(20, 64 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (64, 7, 7)),
+                nn.Upsample(scale_factor=2, mode="nearest"),                   # (N, 64, 14, 14)
+                nn.Conv2d(64, 32, 3, padding=1), nn.ReLU(),
+                nn.Upsample(scale_factor=2, mode="nearest"),                   # (N, 32, 28, 28)
+                nn.Conv2d(32, 1, 3, padding=1), nn.Flatten())                  # (N, 784) logits
+
+        def forward(self, x):
+            mu, log_var = self.encoder(x).chunk(2, dim=1)
+            z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+            return self.decoder(z), mu, log_var
+
+    model = TorchConvVAE() if args.arch == "conv" else TorchVAE()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     return torch, F, model, optimizer
 
@@ -268,11 +317,14 @@ def main(argv=None):
     if args.binarize == "dynamic":
         x_test = fixed_binarization(x_test, TEST_BINARIZATION_SEED)
     n = len(x_train)
+    if args.steps is not None:          # the first steps * batch_size images, reshuffled each epoch
+        x_train = x_train[:args.steps * args.batch_size]                   # a view, no copy
     results = {"epochs": {}}
+    conv = args.arch == "conv"
 
     # minivae, warm-up: its first epoch also measures numpy's peak allocations
-    model = VAE(784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
-                rng=np.random.default_rng(args.seed))
+    model = make_minivae(args)
+    results["params"] = {"minivae": sum(p.size for p in model.params.values())}
     mv = (model, Adam(model.params, lr=1e-3))
     tracemalloc.start()
     for e in range(args.warmup):
@@ -287,11 +339,13 @@ def main(argv=None):
         try:
             state = make_torch(args, args.seed)
             torch_version = state[0].__version__
+            results["params"]["PyTorch"] = sum(p.numel() for p in state[2].parameters())
             contestants["PyTorch"] = (torch_epoch, state, state[0].from_numpy(x_train))
         except ImportError:
             print("torch is not importable: minivae alone", flush=True)
-    plan = matmul_plan(model, n, args.batch_size)
-    contestants["floor"] = (floor_epoch, make_floor(plan, args.seed), None)
+    plan = None if conv else matmul_plan(model, len(x_train), args.batch_size)
+    if plan is not None:
+        contestants["floor"] = (floor_epoch, make_floor(plan, args.seed), None)
     for name, (run, state, x) in contestants.items():
         if name != "minivae":
             for e in range(args.warmup):
@@ -309,7 +363,7 @@ def main(argv=None):
         line = "  ".join(f"{k} {v[-1]:.2f}s" for k, v in results["epochs"].items())
         print(f"epoch {epoch + 1}/{args.epochs}: {line}", flush=True)
 
-    if args.iw_k > 0:
+    if args.iw_k > 0 and not conv:     # conv: 10 million conv decoder passes would take hours
         start = time.perf_counter()
         ll = log_likelihood(model, x_test, k=args.iw_k, seed=args.seed)
         results["iw_seconds"] = time.perf_counter() - start
@@ -323,14 +377,21 @@ def main(argv=None):
     results["rss_end_mb"] = peak_rss_mb()
     results["others"] = others_cores(cpu_start, cpu_seconds(), time.perf_counter() - wall_start)
 
-    report(args, results, n, len(x_test), floor_flops(plan), data, torch_version)
+    # with --steps, the measured epochs had `run` steps: scale them to a full epoch's `full`
+    full, run = math.ceil(n / args.batch_size), math.ceil(len(x_train) / args.batch_size)
+    results["measured"] = {k: list(v) for k, v in results["epochs"].items()}
+    results["epochs"] = {k: [t * full / run for t in v] for k, v in results["epochs"].items()}
+    results["steps"] = (run, full)
+    report(args, results, n, len(x_test), None if plan is None else floor_flops(plan) * full / run,
+           data, torch_version)
 
 
 def report(args, r, n, n_test, flops, data, torch_version):
     med = {k: statistics.median(v) for k, v in r["epochs"].items()}
-    mv, fl = med["minivae"], med["floor"]
+    mv, fl = med["minivae"], med.get("floor")
     pt = med.get("PyTorch")
     spread = {k: f"{min(v):.2f}-{max(v):.2f}" for k, v in r["epochs"].items()}
+    run, full = r["steps"]
     bin_note = "dynamic binarization" if args.binarize == "dynamic" else "grey values"
     print()
     print(f"machine: {cpu_model()}, cores {cores()}, Python {platform.python_version()}, "
@@ -344,24 +405,41 @@ def report(args, r, n, n_test, flops, data, torch_version):
         print("WARNING: other processes competed for the cores: a busy core stalls two-thread "
               "matrix products, so these timings are unreliable. Rerun on a quiet machine.")
     print()
-    print(f"VAE 784-400-20 (ReLU, Bernoulli logits), full MNIST ({n} images, {bin_note}), "
+    what = ("conv VAE 1x28x28 -> conv32, pool, conv64, pool -> 20 -> up, conv32, up, conv1 "
+            "(ReLU, Bernoulli logits)" if args.arch == "conv" else
+            "VAE 784-400-20 (ReLU, Bernoulli logits)")
+    print(f"{what}, full MNIST ({n} images, {bin_note}), "
           f"batch {args.batch_size}, Adam lr 1e-3, float32; median of {args.epochs} epochs "
           f"after {args.warmup} warm-up, epochs alternating")
+    params = r["params"]
+    print("parameters: " + ", ".join(f"{k} {v:,}" for k, v in params.items())
+          + ("" if len(set(params.values())) == 1 else "   WARNING: the models differ"))
+    if run != full:
+        print(f"each epoch trained only {run} of {full} steps (--steps {args.steps}: the first "
+              f"{run * args.batch_size} images, reshuffled each epoch); all times below are "
+              f"seconds per {full}-step epoch, extrapolated as the measured time x {full}/{run}")
     print()
     pt_cell = f"{pt:.2f} ({n / pt:,.0f}/s)" if pt else "n/a (no torch)"
     ratio = f"**{mv / pt:.2f}**" if pt else "n/a"
-    iw = f"{r['iw_seconds']:.1f} s" if "iw_seconds" in r else "not run"
+    iw = (f"{r['iw_seconds']:.1f} s" if "iw_seconds" in r
+          else "n/a (conv)" if args.arch == "conv" else "not run")
+    floor_cells = (f"{fl:.2f} ({flops / fl / 1e9:.0f} GFLOP/s) | **{mv / fl:.2f}**" if fl
+                   else "n/a | n/a")
     print("| minivae s/epoch | PyTorch s/epoch | minivae / PyTorch | matmul floor s/epoch "
-          f"| minivae / floor | peak RSS (training) | IW, k = {args.iw_k}, {n_test} images |")
+          "| minivae / floor | peak RSS (training) | "
+          + ("IW |" if args.arch == "conv" else f"IW, k = {args.iw_k}, {n_test} images |"))
     print("|---|---|---|---|---|---|---|")
-    print(f"| {mv:.2f} ({n / mv:,.0f}/s) | {pt_cell} | {ratio} | {fl:.2f} "
-          f"({flops / fl / 1e9:.0f} GFLOP/s) | **{mv / fl:.2f}** | {r['rss_minivae_mb']:.0f} MB "
-          f"| {iw} |")
+    print(f"| {mv:.2f} ({n / mv:,.0f}/s) | {pt_cell} | {ratio} | {floor_cells} "
+          f"| {r['rss_minivae_mb']:.0f} MB | {iw} |")
     print()
     print(f"epoch times (min-max): minivae {spread['minivae']} s, PyTorch "
-          f"{spread.get('PyTorch', 'n/a')} s, floor {spread['floor']} s")
-    print(f"matmul floor: {flops / 1e9:.1f} GFLOP of matrix products per epoch in {fl:.2f} s = "
-          f"{flops / fl / 1e9:.0f} GFLOP/s (float32, these shapes and layouts, this machine)")
+          f"{spread.get('PyTorch', 'n/a')} s" + (f", floor {spread['floor']} s" if fl else ""))
+    if run != full:
+        print(f"measured (s per epoch of {run} steps): " + "; ".join(
+            f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in r["measured"].items()))
+    if fl:
+        print(f"matmul floor: {flops / 1e9:.1f} GFLOP of matrix products per epoch in {fl:.2f} s "
+              f"= {flops / fl / 1e9:.0f} GFLOP/s (float32, these shapes and layouts, this machine)")
     print(f"memory: process peak RSS {r['rss_minivae_mb']:.0f} MB while training minivae "
           f"(ru_maxrss, before torch is imported; {r['rss_end_mb']:.0f} MB at the end, with "
           f"torch), of which the data set is {(data.x_train.nbytes + data.x_test.nbytes) / 2**20:.0f}"
