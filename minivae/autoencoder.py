@@ -64,7 +64,7 @@ class Autoencoder:
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        out = self.decode(self.encode(x))
+        out = self.decode(self.encoder.forward(x))      # as decode(encode(x)), x checked once
         self._x, self._out = x, out
         if self.likelihood == "gaussian":
             value, self._dout = mse(out, x)             # ||x - x_hat||^2      (Eq. 2)

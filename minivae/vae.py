@@ -88,7 +88,8 @@ class VAE:
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        mu, log_var = self.encode(x)
+        h = self.encoder.forward(x)                     # as encode(x), without checking x twice
+        mu, log_var = h[:, :self.latent_dim], h[:, self.latent_dim:]            # (N, L) each
         z = self.sampler.forward(mu, log_var, rng=rng, eps=eps)                 # (N, L)
         out = self.decode(z)                                                     # (N, D)
         reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # E_q[-log p(x|z)]
