@@ -10,9 +10,9 @@ with the KL term.
 import numpy as np
 
 from .checks import check_batch
-from .networks import build_decoder, build_encoder
-from .likelihoods import check_targets, nll_target_gradient
-from .losses import bernoulli_nll, mse, sigmoid
+from .networks import build_decoder, build_encoder, joint_params
+from .likelihoods import check_targets, mean_image, nll_target_gradient
+from .losses import bernoulli_nll, mse
 from .vae import LossParts
 
 
@@ -43,10 +43,7 @@ class Autoencoder:
                    activation=activation, dtype=dtype)
         self.encoder = build_encoder(arch, d_in, latent_dim, rng, **net)
         self.decoder = build_decoder(arch, latent_dim, d_in, 1, rng, **net)
-        self.params = {**{f"encoder.{k}": v for k, v in self.encoder.params.items()},
-                       **{f"decoder.{k}": v for k, v in self.decoder.params.items()}}
-        self.grads = {**{f"encoder.{k}": v for k, v in self.encoder.grads.items()},
-                      **{f"decoder.{k}": v for k, v in self.decoder.grads.items()}}
+        self.params, self.grads = joint_params(self.encoder, self.decoder)
 
     def encode(self, x):
         """x (N, D) -> z (N, L), the code."""
@@ -89,5 +86,4 @@ class Autoencoder:
 
     def generate(self, z):
         """z (N, L) -> the decoded picture (N, D)."""
-        out = self.decode(np.asarray(z, dtype=self.dtype))
-        return sigmoid(out) if self.likelihood == "bernoulli" else out
+        return mean_image(self.decode(np.asarray(z, dtype=self.dtype)), self.likelihood, self.d_in)

@@ -42,6 +42,18 @@ def build_decoder(arch, latent_dim, d_in, outputs_per_pixel, rng, hidden=(400,),
     raise ValueError(f"arch must be one of {ARCHS}; got {arch!r}")
 
 
+def joint_params(encoder, decoder):
+    """The flat params and grads dicts of a model built from an encoder and a decoder.
+
+    Keys are "encoder.<i>.<name>" and "decoder.<i>.<name>"; the arrays are the layers' own
+    (shared memory), so an optimizer stepping params steps the networks.
+    """
+    parts = (("encoder", encoder), ("decoder", decoder))
+    params = {f"{part}.{k}": v for part, net in parts for k, v in net.params.items()}
+    grads = {f"{part}.{k}": v for part, net in parts for k, v in net.grads.items()}
+    return params, grads
+
+
 def _check_image_shape(image_shape, d_in):
     if image_shape is None or len(image_shape) != 3 or int(np.prod(image_shape)) != d_in:
         raise ValueError(f"arch='conv' needs image_shape=(C, H, W) with C*H*W == d_in == {d_in}; "

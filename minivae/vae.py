@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .checks import check_batch
-from .networks import build_decoder, build_encoder
+from .networks import build_decoder, build_encoder, joint_params
 from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
                           nll_target_gradient)
 from .losses import kl_standard_normal
@@ -64,10 +64,7 @@ class VAE:
         self.sampler = GaussianSampler()
         self.decoder = build_decoder(arch, latent_dim, d_in, decoder_width(likelihood, d_in) // d_in,
                                      rng, **net)
-        self.params = {**{f"encoder.{k}": v for k, v in self.encoder.params.items()},
-                       **{f"decoder.{k}": v for k, v in self.decoder.params.items()}}
-        self.grads = {**{f"encoder.{k}": v for k, v in self.encoder.grads.items()},
-                      **{f"decoder.{k}": v for k, v in self.decoder.grads.items()}}
+        self.params, self.grads = joint_params(self.encoder, self.decoder)
 
     # -- the three parts ----------------------------------------------------------------------
     def encode(self, x):
