@@ -68,3 +68,23 @@ def test_optimizers_update_in_place_and_keep_float32():
     for opt in (Adam(params), SGD(params, momentum=0.5)):
         opt.step({"w": np.ones(3, np.float32)})
     assert params["w"] is w and w.dtype == np.float32 and np.all(w < 1)
+
+
+def test_adam_flushes_subnormal_bound_moments_without_moving_the_parameters(monkeypatch):
+    # Entry 0 gets a gradient once, then zeros: its m decays by beta1 a step towards
+    # float32's subnormals (< 1.2e-38), which the flush every FLUSH_EVERY steps prevents.
+    import minivae.optim
+    from minivae.optim import TINY
+
+    def run(flush_every):
+        monkeypatch.setattr(minivae.optim, "FLUSH_EVERY", flush_every)
+        params = {"w": np.ones(2, np.float32)}
+        opt = Adam(params, lr=1e-3)
+        for t in range(800):
+            opt.step({"w": np.array([1.0 if t == 0 else 0.0, 1.0], np.float32)})
+        return params["w"], opt.m["w"]
+
+    w_flushed, m_flushed = run(100)
+    w_plain, m_plain = run(10**9)                         # never flushes
+    assert m_flushed[0] == 0.0 and 0 < abs(m_plain[0]) < TINY   # 0.9^799 ~ 1e-37 unflushed
+    assert_allclose(w_flushed, w_plain, rtol=0, atol=0)   # bit for bit: the flush moved nothing
