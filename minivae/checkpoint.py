@@ -16,14 +16,11 @@ import numpy as np
 
 from .atomic import atomic_file
 from .autoencoder import Autoencoder
+from .errors import CheckpointError
 from .vae import VAE
 
 FORMAT = "minivae-checkpoint-1"
 MODELS = {"vae": VAE, "ae": Autoencoder}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, corrupt or does not match its configuration."""
 
 
 def build_model(config):

@@ -28,6 +28,8 @@ import urllib.request
 import zlib
 from pathlib import Path
 
+from .errors import DownloadError
+
 MIRROR_ENV = "MINIVAE_MIRROR"
 
 # The four IDX files of each dataset, by role, without the .gz suffix.
@@ -74,9 +76,6 @@ TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
 
-
-class DownloadError(RuntimeError):
-    """Every mirror failed for at least one file. The message says what to do instead."""
 
 
 def mirrors_for(name, mirrors=None):

@@ -13,12 +13,9 @@ import time
 import numpy as np
 
 from .datasets import binarize
+from .errors import TrainingDiverged
 from .evaluate import negative_elbo
 from .optim import Adam
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or Inf; training stopped before the bad step was taken."""
 
 
 def kl_weight(step, steps_per_epoch, beta=1.0, warmup_epochs=0.0):
