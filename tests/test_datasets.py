@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
 from minivae import datasets, download
+from idx_files import idx_bytes
 from minivae.datasets import (DATASETS, Dataset, binarize, fixed_binarization, frey_split,
-                              idx_bytes, load_dataset, read_idx, resolve_data_dir)
+                              load_dataset, read_idx, resolve_data_dir)
+from minivae.errors import DataError, InputError
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -65,7 +67,7 @@ def test_embedded_frey_file_is_the_verified_original():
 
 
 def test_unknown_dataset_name_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="fashion-mnist"):
+    with pytest.raises(InputError, match="fashion-mnist"):
         load_dataset("mnist_subset")
     assert DATASETS == ("mnist-subset", "mnist", "fashion-mnist", "frey")
 
@@ -99,22 +101,22 @@ def test_read_idx_names_the_file_when_it_is_truncated(tmp_path):
     raw, gz = tmp_path / "short-idx3-ubyte", tmp_path / "short-idx3-ubyte.gz"
     raw.write_bytes(data[:-5])
     gz.write_bytes(gzip.compress(data)[:-10])
-    with pytest.raises(ValueError, match=r"short-idx3-ubyte: the header says shape \(3, 4, 4\)"):
+    with pytest.raises(DataError, match=r"short-idx3-ubyte: the header says shape \(3, 4, 4\)"):
         read_idx(raw)
-    with pytest.raises(ValueError, match=r"short-idx3-ubyte\.gz is a truncated or corrupt gzip"):
+    with pytest.raises(DataError, match=r"short-idx3-ubyte\.gz is a truncated or corrupt gzip"):
         read_idx(gz)
 
 
 def test_read_idx_rejects_bad_magic_unknown_type_and_wrong_checksum(tmp_path):
     path = tmp_path / "bad"
     path.write_bytes(b"PK\x03\x04" + bytes(20))
-    with pytest.raises(ValueError, match="bad is not an IDX file"):
+    with pytest.raises(DataError, match="bad is not an IDX file"):
         read_idx(path)
     path.write_bytes(bytes([0, 0, 0x07, 1, 0, 0, 0, 1, 0]))
-    with pytest.raises(ValueError, match="unknown IDX type code 0x07"):
+    with pytest.raises(DataError, match="unknown IDX type code 0x07"):
         read_idx(path)
     path.write_bytes(idx_bytes(np.zeros(3, np.uint8)))
-    with pytest.raises(ValueError, match="sha256 of its decompressed bytes"):
+    with pytest.raises(DataError, match="sha256 of its decompressed bytes"):
         read_idx(path, sha256="0" * 64)
     assert_array_equal(read_idx(path), np.zeros(3, np.uint8))
 
@@ -181,16 +183,16 @@ def test_another_datasets_files_are_not_taken_for_fashion_mnist(tmp_path, monkey
     monkeypatch.setitem(download.CHECKSUMS, "mnist", sums)
     monkeypatch.setattr(datasets, "SYSTEM_DIRS", {})
     assert load_dataset("mnist", data_dir=tmp_path, download=False).x_train.shape == (5, 12)
-    with pytest.raises(FileNotFoundError) as info:
+    with pytest.raises(DataError) as info:
         load_dataset("fashion-mnist", data_dir=tmp_path, download=False)
     message = str(info.value)
-    assert "unusable" in message and "train-labels-idx1-ubyte.gz" in message
+    assert f"passed over {tmp_path}: it holds MNIST's files" in message
     assert str(tmp_path / "fashion-mnist") in message and "download=True" in message
 
 
 def test_missing_files_without_download_say_where_to_put_them(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "SYSTEM_DIRS", {})
-    with pytest.raises(FileNotFoundError, match="put its four files") as info:
+    with pytest.raises(DataError, match="put its four files") as info:
         load_dataset("fashion-mnist", data_dir=tmp_path, download=False)
     assert str(tmp_path / "fashion-mnist") in str(info.value)
     assert "apt-get install dataset-fashion-mnist" in str(info.value)
@@ -244,7 +246,7 @@ def test_dynamic_binarization_differs_between_epochs_and_fixed_one_is_reproducib
 
 
 def test_binarize_rejects_values_outside_the_unit_interval():
-    with pytest.raises(ValueError, match=r"\[0, 255\].*1/255"):
+    with pytest.raises(InputError, match=r"\[0, 255\].*1/255"):
         binarize(np.array([0.0, 255.0]), np.random.default_rng(0))
 
 
@@ -252,5 +254,5 @@ def test_binarize_rejects_nan_and_out_of_range_values():
     from minivae.datasets import binarize
     rng = np.random.default_rng(0)
     for bad in (np.array([[0.5, np.nan]]), np.array([[0.5, 1.5]]), np.array([[-0.1, 0.5]])):
-        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        with pytest.raises(InputError, match=r"\[0, 1\]"):
             binarize(bad, rng)
