@@ -192,6 +192,9 @@ def resolve_data_dir(data_dir=None):
     ``~/.cache/minivae``. ``~`` is expanded. The folder is not created here.
     """
     if data_dir is not None:
+        if str(data_dir).strip() == "":
+            raise InputError("the data folder is an empty string; give a folder, or leave "
+                             f"data_dir / --data-dir out to use ${DATA_ENV} or the cache")
         return Path(data_dir).expanduser()
     if os.environ.get(DATA_ENV):
         return Path(os.environ[DATA_ENV]).expanduser()
@@ -266,7 +269,7 @@ def _read_folder(name, paths):
         _check_sha256(path, got, checksums[fname], shape, dtype)
         arrays[fname] = values.astype(dtype.newbyteorder("="))
     if others:
-        raise _OtherDatasetsFiles(TITLES[next(iter(others.values()))])
+        raise _OtherDatasetsFiles(next(iter(others.values())))   # e.g. "mnist"
     return arrays
 
 
@@ -291,20 +294,26 @@ def _load_idx(name, data_dir, download_missing):
     root = resolve_data_dir(data_dir)
     _check_folder(root, "data folder")
     _check_folder(root / name, f"{TITLES[name]} folder")
-    passed_over = []
+    passed_over = {}                    # folder -> the dataset whose files it holds
     for folder in _candidate_dirs(name, root):
         paths = _present_files(folder)
         if not paths:
             continue
+        system = folder in SYSTEM_DIRS.get(name, ())
         try:
             arrays = _read_folder(name, paths)
         except _OtherDatasetsFiles as other:
-            passed_over.append(f"\n  passed over {folder}: it holds {other}'s files")
+            passed_over[folder] = other.args[0]
             continue
+        except DataError as err:
+            if not system:
+                raise
+            raise DataError(f"{err} (A system package installed {folder}: reinstall it, e.g. "
+                            "apt-get install --reinstall dataset-fashion-mnist.)") from None
         if len(arrays) == len(FILES):
             return _dataset(name, arrays, folder)
         missing = ", ".join(f for f in FILES.values() if f not in arrays)
-        if folder in SYSTEM_DIRS.get(name, ()):
+        if system:
             raise DataError(f"{folder} holds only {len(arrays)} of the 4 {TITLES[name]} files "
                             f"(missing: {missing}); reinstall the package that put them there")
         if not download_missing:
@@ -313,18 +322,31 @@ def _load_idx(name, data_dir, download_missing):
                             f"{name!r}) with download=True (the default) to download the "
                             f"missing ones, or install them by hand.\n"
                             f"{manual_instructions(name, folder)}")
-        download.download_dataset(name, folder)
-        return _dataset(name, _read_folder(name, _present_files(folder)), folder)
+        return _download_and_read(name, folder)
     dest = root / name
+    if dest in passed_over:             # downloading would skip the files already there
+        other = passed_over[dest]
+        raise DataError(f"{dest} holds {TITLES[other]}'s files, not {TITLES[name]}'s; move them "
+                        f"to a folder of their own (e.g. {root / other})")
     if not download_missing:
         looked = ", ".join(str(d) for d in _candidate_dirs(name, root))
+        passed = "".join(f"\n  passed over {d}: it holds {TITLES[other]}'s files"
+                         for d, other in passed_over.items())
         raise DataError(
-            f"{TITLES[name]} not found (looked in {looked}) and download=False."
-            f"{''.join(passed_over)}\n"
+            f"{TITLES[name]} not found (looked in {looked}) and download=False.{passed}\n"
             f"Call load_dataset({name!r}) with download=True (the default) to download it, "
             f"or install it by hand.\n{manual_instructions(name, dest)}")
-    download.download_dataset(name, dest)
-    return _dataset(name, _read_folder(name, _present_files(dest)), dest)
+    return _download_and_read(name, dest)
+
+
+def _download_and_read(name, folder):
+    """Download the files missing from ``folder``, then read and verify all four."""
+    download.download_dataset(name, folder)
+    try:
+        return _dataset(name, _read_folder(name, _present_files(folder)), folder)
+    except _OtherDatasetsFiles as other:
+        raise DataError(f"{folder} holds {TITLES[other.args[0]]}'s files, not {TITLES[name]}'s; "
+                        "move them to a folder of their own") from None
 
 
 # ---------------------------------------------------------------------------- embedded data

@@ -11,7 +11,9 @@ else (a Debian package, a lab copy made with ``gzip -9``) still verifies. On any
 (connection refused, HTTP error, truncated gzip, wrong checksum, too slow, Ctrl-C, SIGTERM)
 the temporary file is removed, nothing already in the folder is touched, and the next
 mirror is tried. When every mirror has failed, :class:`DownloadError` says which files are
-missing, what each mirror answered, and where to put the files by hand.
+missing, what each mirror answered, and where to put the files by hand. (A download killed
+by SIGKILL cannot clean up: the next download into the folder removes its ``.part`` file
+once it has not been written for an hour.)
 
 Time limits, so that a dead or crawling mirror cannot hang a run:
 
@@ -33,6 +35,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -46,6 +49,7 @@ MIRROR_ENV = "MINIVAE_MIRROR"
 DEADLINE_ENV = "MINIVAE_DOWNLOAD_DEADLINE"
 TIMEOUT = 10.0      # seconds: connecting, or waiting for the next bytes
 DEADLINE = 300.0    # seconds: one whole file (9.9 MB for the largest: 33 kB/s is enough)
+STALE_PART = 3600.0  # seconds: a .part file untouched this long is a killed download's
 
 
 # The four IDX files of each dataset, by role, without the .gz suffix.
@@ -381,7 +385,21 @@ def download_dataset(name, dest_dir, mirrors=None, checksums=None, timeout=TIMEO
     return dest_dir
 
 
+def _remove_stale_parts(dest_dir, fnames):
+    """Remove the .part files a killed download (SIGKILL, power cut) left in dest_dir: those
+    not written for STALE_PART seconds. A download in progress writes every few seconds."""
+    now = time.time()
+    for fname in fnames:
+        for part in dest_dir.glob(f".{fname}.gz.*.part"):
+            try:
+                if now - part.stat().st_mtime > STALE_PART:
+                    part.unlink()
+            except OSError:
+                pass
+
+
 def _download_missing(name, dest_dir, mirrors, checksums, timeout, deadline, quiet):
+    _remove_stale_parts(dest_dir, checksums)
     down = {}       # mirror -> reason it is not asked again (unreachable, too slow)
     failures = {}   # file -> [(mirror, reason)]
     for fname, sha256 in checksums.items():

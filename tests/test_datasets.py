@@ -379,6 +379,43 @@ def test_no_home_and_no_setting_is_a_data_error_saying_what_to_set(monkeypatch):
     assert resolve_data_dir("/x") == Path("/x")
 
 
+def test_an_empty_data_dir_is_an_input_error_not_the_current_folder():
+    with pytest.raises(InputError, match="the data folder is an empty string"):
+        load_dataset("mnist", data_dir="", download=False)
+
+
+def test_a_data_dir_env_var_naming_a_file_is_a_data_error(tmp_path, monkeypatch, no_network):
+    (tmp_path / "file").write_bytes(b"x")
+    monkeypatch.setenv("MINIVAE_DATA", str(tmp_path / "file"))
+    with pytest.raises(DataError, match=r"the data folder .*file is a file, not a folder"):
+        load_dataset("fashion-mnist")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_another_datasets_files_under_this_datasets_folder_name_are_not_downloaded_around(
+        tmp_path, monkeypatch, no_network):
+    _, sums = write_fake_mnist(tmp_path / "fashion-mnist", np.random.default_rng(8))
+    monkeypatch.setitem(download.CHECKSUMS, "mnist", sums)
+    with pytest.raises(DataError, match=r"fashion-mnist holds MNIST's files, not "
+                                        r"Fashion-MNIST's; move them .*mnist\)"):
+        load_dataset("fashion-mnist", data_dir=tmp_path)
+
+
+def test_a_bad_file_from_a_system_package_says_to_reinstall_it(tmp_path, monkeypatch, no_network):
+    arrays, sums = write_fake_mnist(tmp_path / "usr", np.random.default_rng(9))
+    monkeypatch.setitem(download.CHECKSUMS, "fashion-mnist", sums)
+    monkeypatch.setattr(datasets, "SYSTEM_DIRS", {"fashion-mnist": (tmp_path / "usr",)})
+    assert load_dataset("fashion-mnist", data_dir=tmp_path / "data").x_train.shape == (5, 12)
+    _spoil(tmp_path / "usr", "checksum", arrays)
+    with pytest.raises(DataError, match=r"usr/train-images-idx3-ubyte.gz is not the expected "
+                                        r"file.*apt-get install --reinstall"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "data")
+    (tmp_path / "usr" / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="holds only 3 of the 4 Fashion-MNIST files"):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+
+
 def test_a_damaged_embedded_file_is_a_data_error_saying_reinstall(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "EMBEDDED_DIR", tmp_path)
     with pytest.raises(DataError, match="mnist_subset.npz is missing.*Reinstall"):

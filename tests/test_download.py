@@ -510,3 +510,23 @@ def test_a_file_url_mirror_serves_a_local_copy(tmp_path, server, fake, fake_chec
     d = load_dataset("mnist", data_dir=tmp_path / "data")
     assert d.x_train.shape == (6, 20)
     assert files_in(tmp_path / "data" / "mnist") == sorted(f + ".gz" for f in NAMES)
+
+
+def test_a_killed_downloads_old_part_file_is_removed_by_the_next_download(
+        tmp_path, server, fake):
+    base, _ = server
+    dest = tmp_path / "d"
+    dest.mkdir()
+    old = dest / ".train-images-idx3-ubyte.gz.0123abcd.part"      # SIGKILL's leftover
+    young = dest / ".t10k-images-idx3-ubyte.gz.4567cdef.part"     # another live download
+    other = dest / ".notes.txt.89abcdef.part"                     # not ours
+    for p in (old, young, other):
+        p.write_bytes(b"partial")
+    an_hour_and_more = time.time() - download.STALE_PART - 60
+    os.utime(old, (an_hour_and_more, an_hour_and_more))
+    os.utime(other, (an_hour_and_more, an_hour_and_more))
+
+    download_dataset("mnist", dest, mirrors=[base + "good/"], checksums=fake[2], quiet=True)
+
+    assert not old.exists() and young.exists() and other.exists()
+    assert sorted(p.name for p in dest.glob("*.gz")) == sorted(f + ".gz" for f in NAMES)
