@@ -307,7 +307,7 @@ def _make_folder(folder):
     """Create ``folder`` and its missing parents; return the ones created, deepest first."""
     created = []
     for d in [folder, *folder.parents]:
-        if d.exists() or d.is_symlink():
+        if os.path.lexists(d):
             break
         created.append(d)
     try:
@@ -372,7 +372,7 @@ def download_dataset(name, dest_dir, mirrors=None, checksums=None, timeout=TIMEO
     if not (timeout > 0 and deadline > 0):
         raise InputError(f"timeout and deadline must be positive; got {timeout} and {deadline}")
     dest_dir = Path(dest_dir).expanduser()
-    if dest_dir.exists() and not dest_dir.is_dir():
+    if os.path.lexists(dest_dir) and not os.path.isdir(dest_dir):
         raise DownloadError(f"the data folder {dest_dir} is a file, not a folder; move it, or "
                             "choose another folder with data_dir= / --data-dir or MINIVAE_DATA")
     with sigterm_raises():            # SIGTERM, like Ctrl-C, runs the clean-up below
@@ -389,13 +389,16 @@ def _remove_stale_parts(dest_dir, fnames):
     """Remove the .part files a killed download (SIGKILL, power cut) left in dest_dir: those
     not written for STALE_PART seconds. A download in progress writes every few seconds."""
     now = time.time()
-    for fname in fnames:
-        for part in dest_dir.glob(f".{fname}.gz.*.part"):
-            try:
-                if now - part.stat().st_mtime > STALE_PART:
-                    part.unlink()
-            except OSError:
-                pass
+    try:
+        parts = [p for fname in fnames for p in dest_dir.glob(f".{fname}.gz.*.part")]
+    except OSError:                   # an unreadable folder: the download will say so
+        return
+    for part in parts:
+        try:
+            if now - part.stat().st_mtime > STALE_PART:
+                part.unlink()
+        except OSError:
+            pass
 
 
 def _download_missing(name, dest_dir, mirrors, checksums, timeout, deadline, quiet):
@@ -403,7 +406,7 @@ def _download_missing(name, dest_dir, mirrors, checksums, timeout, deadline, qui
     down = {}       # mirror -> reason it is not asked again (unreachable, too slow)
     failures = {}   # file -> [(mirror, reason)]
     for fname, sha256 in checksums.items():
-        if (dest_dir / fname).exists() or (dest_dir / (fname + ".gz")).exists():
+        if os.path.lexists(dest_dir / fname) or os.path.lexists(dest_dir / (fname + ".gz")):
             continue
         tried = []
         for mirror in mirrors:
