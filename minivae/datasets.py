@@ -252,7 +252,7 @@ def _read_folder(name, paths):
     """
     checksums = download.CHECKSUMS[name]
     arrays, others = {}, {}
-    # Small label files first: another dataset's files are recognised before the big reads.
+    # Label files first: they are small, so a wrong or foreign folder shows early.
     for fname in sorted(paths, key=lambda f: "labels" not in f):
         path = paths[fname]
         data = _read_bytes(path)
