@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -530,3 +531,16 @@ def test_a_killed_downloads_old_part_file_is_removed_by_the_next_download(
 
     assert not old.exists() and young.exists() and other.exists()
     assert sorted(p.name for p in dest.glob("*.gz")) == sorted(f + ".gz" for f in NAMES)
+
+
+def test_downloaded_files_and_folders_follow_the_umask(tmp_path, server, fake):
+    base, _ = server
+    old = os.umask(0o077)
+    try:
+        download_dataset("mnist", tmp_path / "data" / "mnist", mirrors=[base + "good/"],
+                         checksums=fake[2], quiet=True)
+    finally:
+        os.umask(old)
+    dest = tmp_path / "data" / "mnist"
+    assert stat.S_IMODE(dest.stat().st_mode) == 0o700
+    assert [stat.S_IMODE(p.stat().st_mode) for p in dest.iterdir()] == [0o600] * 4
