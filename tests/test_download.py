@@ -323,7 +323,7 @@ def test_a_crawling_mirror_is_cut_off_at_the_deadline_and_not_asked_again(
     _, raw, sums = fake
     response = _http_response(gzip.compress(raw["train-images-idx3-ubyte"]))
     split = 0 if drip_headers else response.index(b"\r\n\r\n") + 4
-    slow = servers(_drip((response[:split], response[split:]), interval=0.02))
+    slow = servers(_drip((response[:split], response[split:]), interval=0.05))
     dest = tmp_path / "data"
 
     start = time.monotonic()
@@ -336,7 +336,7 @@ def test_a_crawling_mirror_is_cut_off_at_the_deadline_and_not_asked_again(
     assert "too slow: not finished within the 0.3 s allowed per file" in message
     assert "MINIVAE_DOWNLOAD_DEADLINE" in message and message.count("(skipped)") == 3
     assert slow.connections == 1
-    assert elapsed < len(response) * 0.02 / 2           # cut off long before it would end
+    assert elapsed < (len(response) - split) * 0.05 / 2  # cut off long before it would end
     assert not dest.exists()                            # no .part, no empty folder
 
 
@@ -348,7 +348,7 @@ def test_a_silent_mirror_costs_one_timeout_then_the_next_mirror_is_used(
     dest = tmp_path / "data"
 
     download_dataset("mnist", dest, mirrors=[silent.url, base + "good/"], checksums=sums,
-                     timeout=0.2, quiet=True)
+                     timeout=1, quiet=True)
 
     assert silent.connections == 1                      # marked down after one timeout
     assert files_in(dest) == sorted(f + ".gz" for f in NAMES)
@@ -367,7 +367,7 @@ def test_a_silent_mirror_is_reported_with_the_timeout(tmp_path, servers, fake):
 def test_the_deadline_comes_from_the_environment(tmp_path, servers, fake, monkeypatch):
     _, raw, sums = fake
     response = _http_response(gzip.compress(raw["train-labels-idx1-ubyte"]))
-    slow = servers(_drip((response[:20], response[20:]), interval=0.02))
+    slow = servers(_drip((response[:20], response[20:]), interval=0.05))
     monkeypatch.setenv("MINIVAE_DOWNLOAD_DEADLINE", " 0.25 ")
     with pytest.raises(DownloadError, match="within the 0.25 s allowed"):
         download_dataset("mnist", tmp_path / "d", mirrors=[slow.url], checksums=sums,
@@ -386,7 +386,7 @@ def test_a_bad_deadline_in_the_environment_is_an_input_error(tmp_path, monkeypat
 def test_a_signal_mid_download_leaves_no_part_file_and_no_folder(tmp_path, servers, fake, sig):
     _, raw, sums = fake
     response = _http_response(gzip.compress(raw["train-images-idx3-ubyte"]))
-    slow = servers(_drip((response[:60], response[60:]), interval=0.05))
+    slow = servers(_drip((response[:60], response[60:]), interval=0.1))
     dest = tmp_path / "data" / "mnist"
     child = (f"from minivae.download import download_dataset\n"
              f"download_dataset('mnist', {str(dest)!r}, mirrors=[{slow.url!r}], "
