@@ -92,6 +92,9 @@ def _read_bytes(path):
     try:
         with open(path, "rb") as f:
             data = f.read()
+    except IsADirectoryError:
+        raise DataError(f"{path} is a folder, not a file; move it away so that minivae "
+                        "downloads the file, or put the file there") from None
     except OSError as err:
         raise DataError(f"cannot read {path} ({err.strerror or err}); fix its permissions, "
                         "or delete it so that minivae downloads it again") from None

@@ -259,7 +259,7 @@ BAD_FILES = {
     "checksum": "is not the expected file: the sha256 of its decompressed bytes",
     "dimensions": "(shape (5, 12) of int8)",
     "html": "is not an IDX file",
-    "folder": "cannot read",
+    "folder": "is a folder, not a file; move it away",
     "dangling-link": "cannot read",
 }
 
