@@ -14,7 +14,6 @@ changes nothing in git unless the data changed.
 """
 import argparse
 import hashlib
-import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -24,8 +23,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from minivae.atomic import atomic_file  # noqa: E402
 from minivae.datasets import EMBEDDED_DIR, read_idx  # noqa: E402
 from minivae.download import CHECKSUMS, FILES  # noqa: E402
+from minivae.errors import DataError  # noqa: E402
 
 N_TRAIN, N_TEST = 10_000, 2_000
 FREY_SHA256 = "3c70375e0a9c4751ad49ad5f1f692bd094c46f133cf4aa8ea77d1cb14e1efcd1"
@@ -38,8 +39,9 @@ def sha256_of(path):
 
 def savez_deterministic(path, **arrays):
     """Like np.savez_compressed, but with fixed zip timestamps: the same arrays give the
-    same bytes. np.load reads it as usual."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+    same bytes. np.load reads it as usual. Written atomically: all or nothing."""
+    with atomic_file(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED,
+                                                  compresslevel=9) as zf:
         for key, array in arrays.items():
             info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -66,7 +68,8 @@ def make_mnist_subset(mnist_dir, out):
 def copy_frey(frey, out):
     if sha256_of(frey) != FREY_SHA256:
         raise SystemExit(f"{frey} has sha256 {sha256_of(frey)}, expected {FREY_SHA256}")
-    shutil.copyfile(frey, out)
+    with atomic_file(out) as f:
+        f.write(Path(frey).read_bytes())
     with np.load(out) as npz:
         if npz["images"].shape != FREY_SHAPE or npz["images"].dtype != np.uint8:
             raise SystemExit(f"{frey}: 'images' must be uint8 {FREY_SHAPE}")
@@ -82,7 +85,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     frey = args.frey or args.mnist_dir / ".." / "frey_faces" / "frey_faces.npz"
     args.out.mkdir(parents=True, exist_ok=True)
-    make_mnist_subset(args.mnist_dir, args.out / "mnist_subset.npz")
+    try:
+        make_mnist_subset(args.mnist_dir, args.out / "mnist_subset.npz")
+    except DataError as err:
+        raise SystemExit(f"error: {err}") from None
     copy_frey(frey, args.out / "frey_faces.npz")
     for name in ("mnist_subset.npz", "frey_faces.npz"):
         path = args.out / name
