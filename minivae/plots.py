@@ -266,8 +266,7 @@ def beta_curve(betas, reconstructions, kls):
 
 def _posterior_means(model, x):
     """x (N, D) -> the code of each input (N, L): mu(x) for a VAE, z(x) for an Autoencoder."""
-    code = model.encode(x)
-    return code[0] if isinstance(code, tuple) else code
+    return model.embed(x)
 
 
 def _require_2d_latent(model, what):
