@@ -11,17 +11,17 @@ import numpy as np
 from .errors import InputError
 
 
-def draw(sample, shape, dtype, scale=1.0, rows=1024):
-    r"""sample(size) * scale as a new array of dtype, drawn a block of rows at a time.
+def draw(sample, shape, dtype, scale=1.0, block=2**16):
+    r"""sample(size) * scale as a new array of dtype, drawn block numbers at a time.
 
     The same numbers as (sample(shape) * scale).astype(dtype), since a Generator's stream
     does not care how it is cut into blocks; but a float32 model never holds a float64 copy
     of a whole weight matrix. sample is e.g. rng.standard_normal.
     """
     out = np.empty(shape, dtype)
-    flat = out.reshape(shape[0], -1)                     # a view: out is contiguous
-    for i in range(0, shape[0], rows):
-        flat[i:i + rows] = sample(flat[i:i + rows].shape) * scale
+    flat = out.reshape(-1)                               # a view: out is contiguous
+    for i in range(0, flat.size, block):
+        flat[i:i + block] = sample(len(flat[i:i + block])) * scale
     return out
 
 
