@@ -236,7 +236,7 @@ class MaxPool2D:
         for index in range(1, k * k):
             better = cols[:, index] > y                   # strict: the first maximum stays
             argmax[better] = index
-            y[better] = cols[:, index][better]
+            np.maximum(y, cols[:, index], out=y)
         self._argmax = argmax                             # (C, N Ho Wo)
         return y.reshape(c, n, h_out, w_out).transpose(1, 0, 2, 3)        # NCHW view
 
