@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .optim import check_grads, check_hyperparameters
+from .optim import Adam, check_grads
 
 TINY, FLUSH_EVERY = 1e-30, 100
 
@@ -33,15 +33,11 @@ def flush_tiny(a):
     np.putmask(a, np.abs(a) < TINY, 0)
 
 
-class FastAdam:
-    """optim.Adam, same arguments and the same update, in fused in-place passes."""
+class FastAdam(Adam):
+    """optim.Adam, same arguments, state (t, m, v) and update, in fused in-place passes."""
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        check_hyperparameters(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
-        self.params, self.lr, self.beta1, self.beta2, self.eps = params, lr, beta1, beta2, eps
-        self.t = 0
-        self.m = {k: np.zeros_like(p) for k, p in params.items()}
-        self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        super().__init__(params, lr, beta1, beta2, eps)
         self._tmp = {k: np.empty_like(p) for k, p in params.items()}   # scratch, reused
 
     def step(self, grads):
