@@ -235,8 +235,10 @@ class MaxPool2D:
         argmax = np.zeros(y.shape, dtype=np.uint8 if k * k < 256 else np.intp)
         for index in range(1, k * k):
             better = cols[:, index] > y                   # strict: the first maximum stays
-            argmax[better] = index
-            np.maximum(y, cols[:, index], out=y)
+            # argmax[better] = index, written as a max (index only grows): the same result,
+            # without boolean indexing, which made the whole forward pass 2x slower
+            np.maximum(argmax, better * argmax.dtype.type(index), out=argmax)
+            np.maximum(y, cols[:, index], out=y)          # y = max(y, this offset's value)
         self._argmax = argmax                             # (C, N Ho Wo)
         return y.reshape(c, n, h_out, w_out).transpose(1, 0, 2, 3)        # NCHW view
 
