@@ -196,7 +196,7 @@ def make_torch(args, seed):
             return self.fc4(F.relu(self.fc3(z))), mu, log_var
 
     class TorchConvVAE(torch.nn.Module):
-        """minivae's conv VAE (minivae.conv.conv_encoder, conv_decoder), layer for layer."""
+        """minivae's conv VAE (minivae.networks.conv_encoder, conv_decoder), layer for layer."""
 
         def __init__(self):
             super().__init__()
