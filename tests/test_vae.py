@@ -232,3 +232,9 @@ def test_sample_decodes_in_batches_the_same_pictures_as_one_batch():
     assert_allclose(vae.sample(10, np.random.default_rng(1), batch_size=4), whole, rtol=0, atol=0)
     with pytest.raises(InputError, match="would need .* GiB"):
         vae.sample(10**12, np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf"), "1", None])
+def test_a_kl_weight_that_is_not_a_finite_non_negative_number_is_refused(beta):
+    with pytest.raises(InputError, match="beta .* must be a finite number >= 0"):
+        VAE(8, [6], 2).loss(np.zeros((3, 8)), rng=np.random.default_rng(0), beta=beta)
