@@ -57,7 +57,7 @@ from minivae.datasets import (TEST_BINARIZATION_SEED, fixed_binarization,   # no
                               load_dataset)
 from minivae.evaluate import log_likelihood                         # noqa: E402
 from minivae.layers import Dense                                    # noqa: E402
-from minivae.optim import Adam                                      # noqa: E402
+from minivae.fast_optim import FastAdam                             # noqa: E402
 from minivae.train import train                                     # noqa: E402
 
 
@@ -196,7 +196,7 @@ def make_torch(args, seed):
             return self.fc4(F.relu(self.fc3(z))), mu, log_var
 
     class TorchConvVAE(torch.nn.Module):
-        """minivae's conv VAE (minivae.conv.conv_encoder, conv_decoder), layer for layer."""
+        """minivae's conv VAE (minivae.networks.conv_encoder, conv_decoder), layer for layer."""
 
         def __init__(self):
             super().__init__()
@@ -325,7 +325,7 @@ def main(argv=None):
     # minivae, warm-up: its first epoch also measures numpy's peak allocations
     model = make_minivae(args)
     results["params"] = {"minivae": sum(p.size for p in model.params.values())}
-    mv = (model, Adam(model.params, lr=1e-3))
+    mv = (model, FastAdam(model.params, lr=1e-3))
     tracemalloc.start()
     for e in range(args.warmup):
         minivae_epoch(mv, x_train, args, -1 - e)

@@ -10,44 +10,44 @@ with the KL term.
 import numpy as np
 
 from .checks import check_batch
-from .networks import build_decoder, build_encoder, joint_params
-from .likelihoods import check_targets, mean_image, nll_target_gradient
-from .losses import bernoulli_nll, mse
-from .vae import LossParts
+from .errors import InputError
+from .likelihoods import AE_LIKELIHOODS, check_likelihood, check_targets, mean_image, nll, nll_target_gradient
+from .losses import LossParts
+from .networks import build_networks, joint_params, network_config
 
 
 class Autoencoder:
-    r"""An MLP autoencoder.
+    r"""An autoencoder with MLP (arch="mlp") or convolutional (arch="conv") networks.
 
-    likelihood : "gaussian" trains on the quadratic loss ||x - x_hat||^2 (Eq. 2);
+    likelihood : "mse" trains on the quadratic loss ||x - x_hat||^2 (Eq. 2);
                  "bernoulli" treats the decoder output as logits and trains on cross-entropy.
+    The other arguments are the VAE's (same meaning, same rule for rng=None); the encoder
+    outputs the code z (N, L) directly.
     """
 
     kind = "ae"
 
-    def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="gaussian",
+    def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="mse",
                  activation="relu", rng=None, dtype=np.float32, arch="mlp", channels=(32, 64),
                  image_shape=None):
-        if likelihood not in ("gaussian", "bernoulli"):
-            raise ValueError(f"an Autoencoder's likelihood must be 'gaussian' (MSE, Eq. 2) or "
-                             f"'bernoulli'; got {likelihood!r}")
+        check_likelihood(likelihood, AE_LIKELIHOODS)
+        self.config = {"kind": self.kind, "likelihood": likelihood,
+                       **network_config(d_in, hidden, latent_dim, activation, dtype, arch,
+                                        channels, image_shape)}
+        self.d_in, self.latent_dim = self.config["d_in"], self.config["latent_dim"]
+        self.likelihood, self.sigma, self.dtype = likelihood, None, np.dtype(dtype)
         rng = np.random.default_rng(0) if rng is None else rng
-        hidden = [int(h) for h in hidden]
-        self.d_in, self.latent_dim, self.likelihood = d_in, latent_dim, likelihood
-        self.dtype = np.dtype(dtype)
-        self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
-                       "likelihood": likelihood, "activation": activation, "dtype": self.dtype.name,
-                       "arch": arch, "channels": [int(c) for c in channels],
-                       "image_shape": None if image_shape is None else [int(s) for s in image_shape]}
-        net = dict(hidden=hidden, channels=tuple(channels), image_shape=image_shape,
-                   activation=activation, dtype=dtype)
-        self.encoder = build_encoder(arch, d_in, latent_dim, rng, **net)
-        self.decoder = build_decoder(arch, latent_dim, d_in, 1, rng, **net)
+        self.encoder, self.decoder = build_networks(self.config, self.latent_dim, 1, rng)
         self.params, self.grads = joint_params(self.encoder, self.decoder)
+        self._last = None                     # what backward needs from the last loss
 
     def encode(self, x):
         """x (N, D) -> z (N, L), the code."""
         return self.encoder.forward(check_batch(x, self.d_in, dtype=self.dtype))
+
+    def embed(self, x):
+        """x (N, D) -> z (N, L): where each example sits in latent space (for plots)."""
+        return self.encode(x)
 
     def decode(self, z):
         """z (N, L) -> decoder output (N, D): x_hat itself, or logits for "bernoulli"."""
@@ -61,23 +61,21 @@ class Autoencoder:
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        out = self.decode(self.encoder.forward(x))      # as decode(encode(x)), x checked once
-        self._x, self._out = x, out
-        if self.likelihood == "gaussian":
-            value, self._dout = mse(out, x)             # ||x - x_hat||^2      (Eq. 2)
-        else:
-            value, self._dout = bernoulli_nll(out, x)
+        out = self.decode(self.encoder.forward(x))        # as decode(encode(x)), x checked once
+        value, dout = nll(out, x, self.likelihood)         # ||x - x_hat||^2 (Eq. 2) or Bernoulli
+        self._last = dict(x=x, out=out, dout=dout)
         return LossParts(value, value, 0.0)
 
     def backward(self, need_dx=False):
-        """Fill self.grads for the last call to loss; returns dx (N, D) if need_dx (through the
-        encoder, plus the direct term from x being the target: d/dx ||x - x_hat||^2 = 2 (x - x_hat) / N).
-        """
-        dz = self.decoder.backward(self._dout)
+        """Fill self.grads for the last call to loss; returns dx (N, D) if need_dx: through
+        the encoder, plus the direct term from x being the decoder's target too."""
+        if self._last is None:
+            raise InputError("backward() needs a loss to differentiate: call loss(x) first.")
+        c = self._last
+        dz = self.decoder.backward(c["dout"])
         dx = self.encoder.backward(dz, need_dx=need_dx)
         if need_dx:
-            dx += (-self._dout if self.likelihood == "gaussian"
-                   else nll_target_gradient(self._out, self._x, "bernoulli"))
+            dx += nll_target_gradient(c["out"], c["x"], self.likelihood)
         return dx
 
     def reconstruct(self, x):
@@ -86,4 +84,5 @@ class Autoencoder:
 
     def generate(self, z):
         """z (N, L) -> the decoded picture (N, D)."""
-        return mean_image(self.decode(np.asarray(z, dtype=self.dtype)), self.likelihood, self.d_in)
+        z = check_batch(z, self.latent_dim, name="z", dtype=self.dtype)
+        return mean_image(self.decode(z), self.likelihood, self.d_in)

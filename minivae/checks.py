@@ -1,31 +1,91 @@
-"""Input checks that fail early with a message saying what is wrong and how to fix it."""
+"""Input checks that fail early with one InputError saying what is wrong and how to fix it."""
+import os
+
 import numpy as np
+
+from .errors import InputError
+
+DTYPES = ("float32", "float64")
+SIGMA_RANGE = (1e-6, 1e6)     # sigma^2 and 1/sigma^2 stay ordinary float32 numbers
 
 
 def check_batch(x, d, name="x", dtype=None):
-    """Return x as a 2-D array of shape (N, d), raising ValueError if it cannot be one.
+    """Return x as a 2-D array of shape (N, d), raising InputError if it cannot be one.
 
     x : array-like of shape (N, d)
     d : the number of features the model expects
     dtype : if given, the result is cast to it (models are type-stable).
     """
-    x = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    try:
+        x = np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{name} must be an array of numbers; converting it failed: {e}") from None
     if x.ndim != 2 or x.shape[1] != d:
-        raise ValueError(
+        raise InputError(
             f"{name} must have shape (N, {d}) (a batch of flattened examples); got shape "
             f"{x.shape}. Flatten images with x.reshape(len(x), -1).")
     if x.shape[0] == 0:
-        raise ValueError(f"{name} is an empty batch (shape {x.shape}); pass at least one example.")
+        raise InputError(f"{name} is an empty batch (shape {x.shape}); pass at least one example.")
     if not np.isfinite(x).all():
         bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-        raise ValueError(f"{name} holds {bad} NaN or Inf values; clean the data before training.")
+        raise InputError(f"{name} holds {bad} NaN or Inf values; pass finite numbers only.")
     return x
 
 
 def check_unit_interval(x, name="x"):
-    """Raise ValueError unless every value of x lies in [0, 1] (Bernoulli targets); NaN fails."""
+    """Raise InputError unless every value of x lies in [0, 1] exactly (Bernoulli targets).
+
+    No tolerance: a probability above 1 is not a probability. The message prints the real
+    extremes in full precision (float32 1 + 1e-7 is 1.0000001192092896, not "1").
+    """
     if not np.all((x >= 0) & (x <= 1)):               # False for NaN too
         lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
-        raise ValueError(
-            f"{name} must lie in [0, 1] for a Bernoulli decoder; got values in [{lo:g}, {hi:g}]. "
-            "Scale uint8 pixels with x / 255, or use likelihood='gaussian' for real-valued data.")
+        raise InputError(
+            f"{name} must lie in [0, 1] for a Bernoulli decoder; its values run from {lo!r} to "
+            f"{hi!r}. Scale uint8 pixels with x / 255, clip round-off with np.clip(x, 0, 1), or "
+            "use likelihood='gaussian' for real-valued data.")
+
+
+def check_dtype(dtype):
+    """The model's float type as a numpy dtype: float32 or float64, else InputError."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise InputError(f"dtype must be one of {DTYPES}; got {dtype!r}") from None
+    if dtype.name not in DTYPES:
+        raise InputError(f"dtype must be one of {DTYPES}; got {dtype.name}")
+    return dtype
+
+
+def check_sigma(sigma):
+    """A fixed Gaussian decoder's standard deviation: a real number in SIGMA_RANGE."""
+    lo, hi = SIGMA_RANGE
+    if (isinstance(sigma, bool) or not isinstance(sigma, (int, float, np.integer, np.floating))
+            or not lo <= sigma <= hi):
+        raise InputError(f"sigma (the Gaussian decoder's standard deviation) must be a number in "
+                         f"[{lo:g}, {hi:g}]; got {sigma!r}. For pixels in [0, 1], 0.1 is typical.")
+    return float(sigma)
+
+
+def check_positive_int(value, name):
+    """value as an int >= 1, else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a whole number >= 1; got {value!r}")
+    return int(value)
+
+
+def check_fits(numbers, dtype, what):
+    """Raise InputError if `numbers` values of dtype would not fit in this machine's memory."""
+    need = float(numbers) * np.dtype(dtype).itemsize
+    have = physical_memory()
+    if have is not None and need > have:
+        raise InputError(f"{what} would need {need / 2**30:.1f} GiB but this machine has "
+                         f"{have / 2**30:.1f} GiB of memory; use smaller sizes.")
+
+
+def physical_memory():
+    """Bytes of RAM on this machine, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None

@@ -8,6 +8,22 @@ The layer contract, shared by every layer in minivae:
 """
 import numpy as np
 
+from .errors import InputError
+
+
+def draw(sample, shape, dtype, scale=1.0, block=2**16):
+    r"""sample(size) * scale as a new array of dtype, drawn block numbers at a time.
+
+    The same numbers as (sample(shape) * scale).astype(dtype), since a Generator's stream
+    does not care how it is cut into blocks; but a float32 model never holds a float64 copy
+    of a whole weight matrix. sample is e.g. rng.standard_normal.
+    """
+    out = np.empty(shape, dtype)
+    flat = out.reshape(-1)                               # a view: out is contiguous
+    for i in range(0, flat.size, block):
+        flat[i:i + block] = sample(len(flat[i:i + block])) * scale
+    return out
+
 
 def glorot(rng, d_in, d_out, dtype=np.float32):
     r"""Glorot/Xavier uniform initialisation, for tanh, sigmoid and linear outputs.
@@ -16,7 +32,7 @@ def glorot(rng, d_in, d_out, dtype=np.float32):
     Returns ndarray of shape (d_in, d_out).
     """
     a = np.sqrt(6.0 / (d_in + d_out))
-    return rng.uniform(-a, a, size=(d_in, d_out)).astype(dtype)
+    return draw(lambda size: rng.uniform(-a, a, size), (d_in, d_out), dtype)
 
 
 def he(rng, d_in, d_out, dtype=np.float32):
@@ -25,7 +41,7 @@ def he(rng, d_in, d_out, dtype=np.float32):
     W_ij ~ N(0, 2 / d_in)   keeps the variance of the activations constant through ReLUs.
     Returns ndarray of shape (d_in, d_out).
     """
-    return (rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)).astype(dtype)
+    return draw(rng.standard_normal, (d_in, d_out), dtype, scale=np.sqrt(2.0 / d_in))
 
 
 def uniform(rng, d_in, d_out, dtype=np.float32):
@@ -37,7 +53,7 @@ def uniform(rng, d_in, d_out, dtype=np.float32):
     Glorot on the output layers. Returns ndarray of shape (d_in, d_out).
     """
     a = 1.0 / np.sqrt(d_in)
-    return rng.uniform(-a, a, size=(d_in, d_out)).astype(dtype)
+    return draw(lambda size: rng.uniform(-a, a, size), (d_in, d_out), dtype)
 
 
 INITS = {"glorot": glorot, "he": he, "uniform": uniform}
@@ -51,16 +67,14 @@ class Dense:
 
     def __init__(self, d_in, d_out, rng, dtype=np.float32, init="glorot"):
         if init not in INITS:
-            raise ValueError(f"init must be one of {sorted(INITS)}; got {init!r}")
+            raise InputError(f"init must be one of {sorted(INITS)}; got {init!r}")
         self.params = {"W": INITS[init](rng, d_in, d_out, dtype), "b": np.zeros(d_out, dtype)}
         self.grads = {name: np.zeros_like(p) for name, p in self.params.items()}
 
     def forward(self, x):
         """x (N, D_in) -> y (N, D_out). Remembers x for the backward pass."""
         self._x = x
-        y = x @ self.params["W"]      # (N, D_in) @ (D_in, D_out) -> (N, D_out)
-        y += self.params["b"]         # in place: no second (N, D_out) temporary
-        return y
+        return x @ self.params["W"] + self.params["b"]   # (N, D_in) @ (D_in, D_out) -> (N, D_out)
 
     def backward(self, dy, need_dx=True):
         """dy (N, D_out) -> dx (N, D_in); fills self.grads.
@@ -70,8 +84,8 @@ class Dense:
         need_dx=False skips dx (the first layer of a network does not need it; it saves
         a third of that layer's backward work).
         """
-        np.matmul(self._x.T, dy, out=self.grads["W"])   # (D_in, N) @ (N, D_out) -> (D_in, D_out)
-        np.sum(dy, axis=0, out=self.grads["b"])          # (D_out,)
+        self.grads["W"][...] = self._x.T @ dy            # (D_in, N) @ (N, D_out) -> (D_in, D_out)
+        self.grads["b"][...] = dy.sum(axis=0)            # (D_out,)
         if not need_dx:
             return None
         return dy @ self.params["W"].T                   # (N, D_out) @ (D_out, D_in) -> (N, D_in)
@@ -119,7 +133,7 @@ def mlp(sizes, rng, activation="relu", dtype=np.float32, init=None):
         init = "glorot" if activation in ("tanh", "sigmoid") else "uniform"
     from .activations import ACTIVATIONS
     if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
     layers = []
     for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Dense(d_in, d_out, rng, dtype, init=init))

@@ -1,30 +1,15 @@
 r"""Optimizers: they update a model's ``params`` in place from its ``grads``.
 
 Both take the model's params dict at construction (to size their state) and the grads
-dict at each step. They work in place on preallocated buffers: Adam over two 784x400
-matrices allocating fresh temporaries every step costs more than all the matrix products
-of a step, so every operation below writes into ``out=`` arrays.
+dict at each step. This file is the textbook form; ``fast_optim.FastAdam`` computes the
+same Adam update with fused in-place passes (tested equal to the one here), and is the
+one training uses.
 """
 import math
 
 import numpy as np
 
-TINY, FLUSH_EVERY = 1e-30, 100
-
-
-def flush_tiny(a):
-    r"""Set the entries of a with |a| < TINY to exact zeros, in place.
-
-    Why Adam needs it: where a gradient is 0 for long stretches (weights of pixels that are
-    almost never on, rarely active ReLUs), m <- beta1 m shrinks by 0.9 a step until it
-    reaches float32's subnormal numbers (below 1.2e-38), on which the CPU's arithmetic is
-    ~100x slower: on MNIST, Adam's step took twice as long by the fourth epoch. An entry
-    below 1e-30 needs ~175 more steps of decay to become subnormal, so flushing every 100
-    steps keeps every entry normal. It changes nothing else: such an m moves its parameter
-    by at most lr_t 1e-30 / eps_t (1e-25 with the default lr and eps), far below the
-    float32 spacing of any parameter that is not itself smaller than ~1e-18.
-    """
-    np.putmask(a, np.abs(a) < TINY, 0)
+from .errors import InputError
 
 
 class SGD:
@@ -35,72 +20,78 @@ class SGD:
     """
 
     def __init__(self, params, lr=1e-2, momentum=0.0):
+        check_hyperparameters(lr=lr, momentum=momentum)
         self.params, self.lr, self.momentum = params, lr, momentum
         self.velocity = {k: np.zeros_like(p) for k, p in params.items()}
-        self._tmp = {k: np.empty_like(p) for k, p in params.items()}   # scratch, reused
 
     def step(self, grads):
         """Update every array in self.params in place using grads (same keys and shapes)."""
+        check_grads(self.params, grads)
         for k, p in self.params.items():
-            v, tmp = self.velocity[k], self._tmp[k]
-            v *= self.momentum
-            v += grads[k]
-            np.multiply(v, self.lr, out=tmp)
-            p -= tmp
+            v = self.velocity[k]
+            v[...] = self.momentum * v + grads[k]
+            p -= self.lr * v
 
 
 class Adam:
     r"""Adam (Kingma & Ba 2015, Algorithm 1) with bias correction.
 
+    params : dict name -> ndarray, updated in place;  lr > 0;  0 <= beta1, beta2 < 1;  eps > 0
+
         t <- t + 1
         m <- beta1 m + (1 - beta1) g                 first moment
         v <- beta2 v + (1 - beta2) g^2               second (raw) moment
-        m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)
+        m_hat = m / (1 - beta1^t)                    bias-corrected
+        v_hat = v / (1 - beta2^t)
         p <- p - lr m_hat / ( sqrt(v_hat) + eps )
-
-    Computed in the equivalent form from the end of the paper's Section 2,
-        p <- p - lr_t m / ( sqrt(v) + eps_t ),
-        lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),   eps_t = eps sqrt(1 - beta2^t),
-    which is algebraically identical to the lines above (and to PyTorch's Adam) but
-    needs no m_hat or v_hat arrays.
-
-    Every FLUSH_EVERY steps, entries of m below TINY in size are set to exact zeros: a
-    speed fix that leaves the parameters unchanged (see flush_tiny).
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+        check_hyperparameters(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
         self.params, self.lr, self.beta1, self.beta2, self.eps = params, lr, beta1, beta2, eps
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
-        self._tmp = {k: np.empty_like(p) for k, p in params.items()}   # scratch, reused
 
     def step(self, grads):
         """Update every array in self.params in place using grads (same keys and shapes)."""
+        check_grads(self.params, grads)
         self.t += 1
-        # Python floats on purpose: with a numpy float64 scalar, numpy 2 runs `tmp *= lr_t`
-        # on float32 arrays as a float64 loop with casts, several times slower a pass
-        # (it was a third of this step's time).
-        b1, b2 = float(self.beta1), float(self.beta2)
-        lr_t = float(self.lr) * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        eps_t = float(self.eps) * math.sqrt(1 - b2**self.t)
+        b1, b2, t = self.beta1, self.beta2, self.t
         for k, p in self.params.items():
-            g, m, v, tmp = grads[k], self.m[k], self.v[k], self._tmp[k]
-            # m <- b1 m + (1 - b1) g
-            m *= b1
-            np.multiply(g, 1 - b1, out=tmp)
-            m += tmp
-            # v <- b2 v + (1 - b2) g^2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - b2
-            v *= b2
-            v += tmp
-            # p <- p - lr_t m / (sqrt(v) + eps_t)
-            np.sqrt(v, out=tmp)
-            tmp += eps_t
-            np.divide(m, tmp, out=tmp)
-            tmp *= lr_t
-            p -= tmp
-        if self.t % FLUSH_EVERY == 0:
-            for m in self.m.values():
-                flush_tiny(m)
+            g, m, v = grads[k], self.m[k], self.v[k]
+            m[...] = b1 * m + (1 - b1) * g
+            v[...] = b2 * v + (1 - b2) * g * g
+            m_hat = m / (1 - b1**t)
+            v_hat = v / (1 - b2**t)
+            p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+# -- what every optimizer checks before it touches a parameter ----------------------------------
+RANGES = {"lr": (0, False, math.inf), "eps": (0, False, math.inf),
+          "beta1": (0, True, 1), "beta2": (0, True, 1), "momentum": (0, True, 1)}
+
+
+def check_hyperparameters(**values):
+    """Raise InputError unless each value is a finite real number in its range (RANGES):
+    lr > 0, eps > 0, and 0 <= beta1, beta2, momentum < 1 (beta1 = 1 would divide by 1 - 1)."""
+    for name, value in values.items():
+        low, low_ok, high = RANGES[name]
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and (value >= low if low_ok else value > low)
+                and value < high):
+            interval = f"{'[' if low_ok else '('}{low}, {high})"
+            raise InputError(f"{name} must be a number in {interval}; got {value!r}")
+
+
+def check_grads(params, grads):
+    """Raise InputError unless grads has exactly the keys of params, each of the same shape."""
+    if grads.keys() != params.keys():
+        missing, extra = sorted(params.keys() - grads.keys()), sorted(grads.keys() - params.keys())
+        raise InputError(f"grads must have the keys of params: missing {missing}, unexpected "
+                         f"{extra}. Pass model.grads after model.backward().")
+    for k, p in params.items():
+        g = grads[k]
+        if getattr(g, "shape", None) != p.shape:
+            raise InputError(f"the gradient of {k!r} has shape {getattr(g, 'shape', type(g).__name__)} "
+                             f"but the parameter has shape {p.shape}; they must match exactly.")

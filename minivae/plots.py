@@ -23,6 +23,7 @@ from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
 from .atomic import atomic_file
+from .errors import InputError
 
 DPI = 110
 PIXELS_PER_INCH = 40        # on-screen size of tiled pictures: a 28-pixel digit is 0.7 inch wide
@@ -35,26 +36,14 @@ Z_PRIOR = r"$z \sim \mathcal{N}(0, I)$"
 # ---------------------------------------------------------------------------- saving
 
 def save(fig, path, dpi=DPI):
-    """Write fig as a PNG at path, atomically; create the folder if needed.
+    """Write fig as a PNG at path (ending in .png), atomically; returns path as a Path.
 
-    The figure is rendered into a temporary file in the same folder, which then replaces
-    path in one step (``os.replace``). A reader never sees a half-written PNG, and if
-    rendering fails the temporary file is removed and an existing file at path keeps its
-    old bytes.
-
-    Parameters
-    ----------
-    fig : matplotlib.figure.Figure
-    path : str or Path, ending in ".png"
-    dpi : int, pixels per inch of the PNG
-
-    Returns
-    -------
-    path : Path
+    Rendered into a temporary file that then replaces path in one step: a reader never sees
+    a half-written PNG, and a failed render leaves an existing file untouched.
     """
     path = Path(path)
     if path.suffix.lower() != ".png":
-        raise ValueError(f"save writes PNG files; give a path ending in .png, got {str(path)!r}")
+        raise InputError(f"save writes PNG files; give a path ending in .png, got {str(path)!r}")
     with atomic_file(path) as f:
         fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight")
     return path
@@ -66,46 +55,33 @@ def _as_images(images, image_shape, name="images"):
     """images (N, D) -> ndarray of shape (N, H, W, C), float; checks D == C * H * W."""
     images = np.asarray(images, dtype=float)
     if len(image_shape) != 3:
-        raise ValueError(f"image_shape must be (C, H, W), e.g. (1, 28, 28); got {image_shape!r}")
+        raise InputError(f"image_shape must be (C, H, W), e.g. (1, 28, 28); got {image_shape!r}")
     c, h, w = (int(s) for s in image_shape)
     if c not in (1, 3):
-        raise ValueError(f"image_shape must have 1 (grey) or 3 (RGB) channels; got C = {c}")
+        raise InputError(f"image_shape must have 1 (grey) or 3 (RGB) channels; got C = {c}")
     if images.ndim == 1:
-        raise ValueError(f"{name} must have shape (N, {c * h * w}) (a batch of flat images); got "
+        raise InputError(f"{name} must have shape (N, {c * h * w}) (a batch of flat images); got "
                          f"shape {images.shape}. For one image pass images[None].")
     if images.ndim != 2 or images.shape[1] != c * h * w:
-        raise ValueError(f"{name} must have shape (N, C * H * W) = (N, {c * h * w}) for image_shape "
+        raise InputError(f"{name} must have shape (N, C * H * W) = (N, {c * h * w}) for image_shape "
                          f"{tuple(image_shape)}; got shape {images.shape}")
     return images.reshape(-1, c, h, w).transpose(0, 2, 3, 1)         # (N, C, H, W) -> (N, H, W, C)
 
 
 def tile(images, image_shape, n_cols=10, pad=1, pad_value=0.5):
-    """Arrange flat images in a grid, row by row, as one picture.
+    """Flat images (N, C*H*W) in a grid, row by row, as one picture (not clipped).
 
-    Image k sits in grid row k // n_cols and grid column k % n_cols, i.e. its top-left
-    pixel is at (k // n_cols * (H + pad), k % n_cols * (W + pad)). Blocks are separated by
-    pad pixels of pad_value; empty cells of the last row are filled with pad_value too.
-    Values are not clipped (the display functions clip).
-
-    Parameters
-    ----------
-    images : ndarray of shape (N, D), D = C * H * W
-    image_shape : (C, H, W), C = 1 or 3
-    n_cols : int, images per grid row (fewer if N < n_cols)
-    pad : int, pixels between blocks
-    pad_value : float
-
-    Returns
-    -------
-    picture : ndarray of shape (R * H + (R - 1) * pad, n_cols * W + (n_cols - 1) * pad) for
-        C = 1, with a trailing axis of 3 for C = 3; R = ceil(N / n_cols) grid rows.
+    Image k's top-left pixel is at (k // n_cols * (H + pad), k % n_cols * (W + pad)); blocks
+    are separated, and empty cells filled, with pad_value. Returns an ndarray of shape
+    (R H + (R - 1) pad, n_cols W + (n_cols - 1) pad), R = ceil(N / n_cols), plus a trailing
+    axis of 3 for C = 3.
     """
     images = _as_images(images, image_shape)                        # (N, H, W, C)
     n, h, w, c = images.shape
     if n == 0:
-        raise ValueError("tile needs at least one image; got an empty batch")
+        raise InputError("tile needs at least one image; got an empty batch")
     if n_cols < 1 or pad < 0:
-        raise ValueError(f"need n_cols >= 1 and pad >= 0; got n_cols={n_cols}, pad={pad}")
+        raise InputError(f"need n_cols >= 1 and pad >= 0; got n_cols={n_cols}, pad={pad}")
     n_cols = min(n_cols, n)
     n_rows = -(-n // n_cols)                                        # ceil(N / n_cols)
     picture = np.full((n_rows * (h + pad) - pad, n_cols * (w + pad) - pad, c), float(pad_value))
@@ -142,20 +118,7 @@ def _image_figure(picture, title=None, scale=1.0):
 
 
 def image_grid(images, image_shape, n_cols=10, title=None, ax=None):
-    """Images in a grid, one picture.
-
-    Parameters
-    ----------
-    images : ndarray of shape (N, D), pixel values in [0, 1] (others are clipped)
-    image_shape : (C, H, W)
-    n_cols : int, images per row
-    title : str or None
-    ax : matplotlib Axes or None; if given, draw into it (and return its figure)
-
-    Returns
-    -------
-    fig : Figure
-    """
+    """images (N, D) in [0, 1] (others clipped) in a grid; draws into ax if given. -> Figure"""
     picture = tile(images, image_shape, n_cols)
     if ax is None:
         fig, ax = _image_figure(picture, title)
@@ -181,21 +144,12 @@ def loss_curves(history):
 
         -ELBO = E_q[-log p(x|z)] + KL( q(z|x) || p(z) )       (nats per example)
 
-    Parameters
-    ----------
-    history : dict of per-epoch lists, as returned by ``minivae.train.train``: train_loss,
-        train_reconstruction, train_kl, and optionally test_loss, test_reconstruction,
-        test_kl (absent, or None for epochs without a test evaluation). If history["beta"]
-        holds KL weights other than 1, the training loss was reconstruction + beta KL and the
-        first panel's title says so.
-
-    Returns
-    -------
-    fig : Figure with three Axes; x is the epoch, 1-based.
+    history : the dict returned by minivae.train.train (test_* entries may be absent or None).
+    With KL weights beta other than 1 the first panel is titled reconstruction + beta KL.
     """
     missing = [k for k in ("train_loss", "train_reconstruction", "train_kl") if k not in history]
     if missing:
-        raise KeyError(f"history lacks {missing}; expected the dict returned by minivae.train.train")
+        raise InputError(f"history lacks {missing}; expected the dict returned by minivae.train.train")
     betas = _series(history, "beta")
     weighted = betas is not None and not np.all(betas == 1.0)
     panels = [("loss", r"$-$ELBO = reconstruction + KL" if not weighted
@@ -227,25 +181,15 @@ def loss_curves(history):
 def beta_curve(betas, reconstructions, kls):
     r"""Reconstruction and KL (nats) of models trained with different KL weights beta.
 
-    A larger beta buys a smaller KL (codes closer to the prior) with a worse reconstruction;
-    their sum is the -ELBO (beta = 1), drawn dashed.
-
-    Parameters
-    ----------
-    betas : array-like of shape (K,), positive (plotted on a log axis, in sorted order)
-    reconstructions : array-like of shape (K,), E_q[-log p(x|z)] of each model, nats
-    kls : array-like of shape (K,), KL(q(z|x) || p(z)) of each model, nats
-
-    Returns
-    -------
-    fig : Figure
+    betas, reconstructions, kls : array-like of shape (K,); betas > 0 (a log axis).
+    A larger beta buys a smaller KL with a worse reconstruction; their sum, the -ELBO, is dashed.
     """
     betas, rec, kl = (np.asarray(a, dtype=float).ravel() for a in (betas, reconstructions, kls))
     if not len(betas) == len(rec) == len(kl) or len(betas) == 0:
-        raise ValueError(f"betas, reconstructions and kls must have the same non-zero length; got "
+        raise InputError(f"betas, reconstructions and kls must have the same non-zero length; got "
                          f"{len(betas)}, {len(rec)}, {len(kl)}")
     if np.any(betas <= 0):
-        raise ValueError(f"betas must be positive (they are drawn on a log axis); got {betas}")
+        raise InputError(f"betas must be positive (they are drawn on a log axis); got {betas}")
     order = np.argsort(betas)
     betas, rec, kl = betas[order], rec[order], kl[order]
     fig = Figure(figsize=(6, 4), layout="constrained")
@@ -264,33 +208,15 @@ def beta_curve(betas, reconstructions, kls):
 
 # ---------------------------------------------------------------------------- models
 
-def _posterior_means(model, x):
-    """x (N, D) -> the code of each input (N, L): mu(x) for a VAE, z(x) for an Autoencoder."""
-    code = model.encode(x)
-    return code[0] if isinstance(code, tuple) else code
-
-
 def _require_2d_latent(model, what):
     if model.latent_dim != 2:
-        raise ValueError(f"{what} draws a 2-D latent space, so it needs a model with "
+        raise InputError(f"{what} draws a 2-D latent space, so it needs a model with "
                          f"latent_dim == 2; this model has latent_dim == {model.latent_dim}. "
                          "Train one with latent_dim=2 (or use latent_traversals for any L).")
 
 
 def reconstructions(model, x, image_shape, n=10):
-    """Inputs (top row) and the model's reconstructions E[x | z = mu(x)] (bottom row).
-
-    Parameters
-    ----------
-    model : VAE or Autoencoder
-    x : ndarray of shape (N, D); the first n rows are shown
-    image_shape : (C, H, W)
-    n : int
-
-    Returns
-    -------
-    fig : Figure; its one picture is ``tile([x[:n]; reconstruct(x[:n])], n_cols=n)``
-    """
+    """The first n inputs x (N, D) (top row) and the model's reconstructions (bottom row)."""
     x = np.asarray(x)[:n]
     rows = np.concatenate([x, model.reconstruct(x)])                    # (2n, D)
     fig, ax = _image_figure(tile(rows, image_shape, n_cols=len(x)),
@@ -311,21 +237,9 @@ def _model_name(model):
 
 
 def prior_samples(model, rng, image_shape, n=100, n_cols=10):
-    r"""n samples of a VAE: z ~ N(0, I), then the decoder's mean E[x|z], in a grid.
-
-    Parameters
-    ----------
-    model : VAE (anything with ``sample(n, rng)``)
-    rng : numpy Generator
-    image_shape : (C, H, W)
-    n, n_cols : int
-
-    Returns
-    -------
-    fig : Figure
-    """
+    r"""n samples of a VAE (z ~ N(0, I), then E[x|z]) in a grid of n_cols columns."""
     if not hasattr(model, "sample"):
-        raise TypeError(f"prior_samples needs a model with a prior to sample from (a VAE); got "
+        raise InputError(f"prior_samples needs a model with a prior to sample from (a VAE); got "
                         f"{type(model).__name__}. To decode random codes with an autoencoder, "
                         "use ae_vs_vae_samples.")
     samples = model.sample(n, rng)                                      # (n, D)
@@ -334,22 +248,11 @@ def prior_samples(model, rng, image_shape, n=100, n_cols=10):
 
 
 def latent_scatter(model, x, labels=None, max_points=5000):
-    """Codes of inputs in a 2-D latent space (posterior means for a VAE), coloured by digit.
-
-    Parameters
-    ----------
-    model : VAE or Autoencoder with latent_dim == 2
-    x : ndarray of shape (N, D); the first max_points rows are drawn
-    labels : ndarray of shape (N,), integer classes 0-9, or None (one colour)
-    max_points : int
-
-    Returns
-    -------
-    fig : Figure with the scatter and, with labels, a colour bar of the digits 0-9
-    """
+    """The codes model.embed(x) of up to max_points inputs x (N, D) in a 2-D latent space,
+    coloured by labels (N,) in 0-9 if given."""
     _require_2d_latent(model, "latent_scatter")
     x = np.asarray(x)[:max_points]
-    z = _posterior_means(model, x)                                      # (N, 2)
+    z = model.embed(x)                                      # (N, 2)
     fig = Figure(figsize=(6.4, 5.4), layout="constrained")
     ax = fig.add_subplot()
     style = dict(s=6, alpha=0.7, linewidths=0)
@@ -358,9 +261,9 @@ def latent_scatter(model, x, labels=None, max_points=5000):
     else:
         labels = np.asarray(labels)[:max_points]
         if labels.shape != (len(x),):
-            raise ValueError(f"labels must have shape ({len(x)},), one per input; got {labels.shape}")
+            raise InputError(f"labels must have shape ({len(x)},), one per input; got {labels.shape}")
         if labels.min() < 0 or labels.max() > 9:
-            raise ValueError(f"labels must be classes 0-9 (tab10 has ten colours); got values in "
+            raise InputError(f"labels must be classes 0-9 (tab10 has ten colours); got values in "
                              f"[{labels.min()}, {labels.max()}]")
         points = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, **style)
         fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
@@ -383,11 +286,7 @@ def manifold_grid(n, low=0.05, high=0.95):
 
         z[i * n + j] = ( norm.ppf(q[j]),  norm.ppf(q[n - 1 - i]) )
 
-    so z_1 grows to the right and z_2 grows upwards, as in a scatter plot.
-
-    Returns
-    -------
-    z : ndarray of shape (n * n, 2)
+    so z_1 grows to the right and z_2 grows upwards, as in a scatter plot. Returns (n * n, 2).
     """
     coords = norm.ppf(np.linspace(low, high, n))                        # (n,)
     z1, z2 = np.meshgrid(coords, coords[::-1])                          # (n, n) each, picture order
@@ -395,18 +294,7 @@ def manifold_grid(n, low=0.05, high=0.95):
 
 
 def manifold(model, image_shape, n=20):
-    """A 2-D latent model's decoder E[x|z] on the grid of :func:`manifold_grid`, as one picture.
-
-    Parameters
-    ----------
-    model : VAE (or Autoencoder) with latent_dim == 2
-    image_shape : (C, H, W)
-    n : int, grid cells per side
-
-    Returns
-    -------
-    fig : Figure
-    """
+    """A 2-D latent model's decoder E[x|z] on the n x n grid of :func:`manifold_grid`."""
     _require_2d_latent(model, "manifold")
     images = model.generate(manifold_grid(n))                           # (n * n, D)
     fig, ax = _image_figure(tile(images, image_shape, n_cols=n, pad=0),
@@ -420,17 +308,8 @@ def manifold(model, image_shape, n=20):
 def traversal_codes(mu, dims, values):
     """The codes decoded by :func:`latent_traversals`: mu with one dimension set to each value.
 
-    Row r * len(values) + j is mu with coordinate dims[r] replaced by values[j].
-
-    Parameters
-    ----------
-    mu : ndarray of shape (L,)
-    dims : sequence of K ints in [0, L)
-    values : sequence of V floats
-
-    Returns
-    -------
-    z : ndarray of shape (K * V, L)
+    mu (L,), dims K ints in [0, L), values V floats -> z (K * V, L), whose row
+    r * V + j is mu with coordinate dims[r] replaced by values[j].
     """
     mu, values = np.asarray(mu, dtype=float), np.asarray(values, dtype=float)
     z = np.tile(mu, (len(dims), len(values), 1))                        # (K, V, L)
@@ -442,32 +321,20 @@ def traversal_codes(mu, dims, values):
 def latent_traversals(model, x0, image_shape, dims=None, values=DEFAULT_TRAVERSAL):
     """What each latent dimension does: decode the code of x0 with one coordinate varied.
 
-    Starts from the posterior mean mu(x0) (the code z(x0) for an Autoencoder). Row r sets
-    coordinate dims[r] to each of values in turn (values are absolute coordinates: -3 to 3
-    spans the prior N(0, 1)), keeping the others fixed, and decodes with ``model.generate``.
-
-    Parameters
-    ----------
-    model : VAE or Autoencoder
-    x0 : ndarray of shape (D,), one input
-    image_shape : (C, H, W)
-    dims : sequence of ints or None; default: the first min(L, 10) dimensions in order
-    values : sequence of floats, one column each
-
-    Returns
-    -------
-    fig : Figure, one row per dimension (labelled z_d), one column per value
+    x0 (D,) is one input. Row r starts from model.embed(x0) and sets coordinate dims[r]
+    (default: the first min(L, 10)) to each of values in turn (absolute coordinates: -3 to 3
+    spans the prior), keeping the others fixed.
     """
     x0 = np.asarray(x0)
     if x0.ndim != 1:
-        raise ValueError(f"x0 must be one flat input of shape (D,); got shape {x0.shape}")
+        raise InputError(f"x0 must be one flat input of shape (D,); got shape {x0.shape}")
     dims = list(range(min(model.latent_dim, 10))) if dims is None else [int(d) for d in dims]
     bad = [d for d in dims if not 0 <= d < model.latent_dim]
     if bad or not dims:
-        raise ValueError(f"dims must be a non-empty list of latent dimensions in "
+        raise InputError(f"dims must be a non-empty list of latent dimensions in "
                          f"[0, {model.latent_dim}); got {dims}")
     values = np.asarray(values, dtype=float)
-    mu = _posterior_means(model, x0[None])[0]                           # (L,)
+    mu = model.embed(x0[None])[0]                           # (L,)
     images = model.generate(traversal_codes(mu, dims, values))          # (K * V, D)
     pad = 1
     picture = tile(images, image_shape, n_cols=len(values), pad=pad)
@@ -485,21 +352,8 @@ def latent_traversals(model, x0, image_shape, dims=None, values=DEFAULT_TRAVERSA
 def ae_vs_vae_samples(autoencoder, vae, rng, image_shape, n=50, n_cols=10):
     r"""Decode random codes z ~ N(0, I) with an autoencoder and with a VAE, side by side.
 
-    The autoencoder was never asked to make N(0, I) codes decode to digits, so its panel
-    mostly shows blurs; the VAE's KL term pulls its codes towards N(0, I), so its panel
-    shows samples. When both latent spaces have the same size, both decoders get the same z.
-
-    Parameters
-    ----------
-    autoencoder : Autoencoder
-    vae : VAE
-    rng : numpy Generator
-    image_shape : (C, H, W)
-    n, n_cols : int, pictures per panel and per row
-
-    Returns
-    -------
-    fig : Figure with two Axes (autoencoder, VAE)
+    The autoencoder was never asked to make N(0, I) codes decode to digits; the VAE's KL
+    term pulls its codes towards N(0, I). Equal latent sizes get the same z.
     """
     same = vae.latent_dim == autoencoder.latent_dim
     return samples_side_by_side(
@@ -511,20 +365,7 @@ def ae_vs_vae_samples(autoencoder, vae, rng, image_shape, n=50, n_cols=10):
 def samples_side_by_side(models, names, rng, image_shape, n=50, n_cols=10, title=None):
     r"""Decode random codes z ~ N(0, I) with each model, one panel per model.
 
-    Models with the same latent size decode the same z, so the panels differ only by decoder
-    (e.g. an MLP VAE against a convolutional VAE).
-
-    Parameters
-    ----------
-    models : list of VAE or Autoencoder
-    names : list of str, one panel title each
-    rng : numpy Generator
-    image_shape : (C, H, W)
-    n, n_cols : int, pictures per panel and per row
-
-    Returns
-    -------
-    fig : Figure with one Axes per model
+    Models with the same latent size decode the same z, so the panels differ only by decoder.
     """
     codes = {}
     pictures = []

@@ -7,6 +7,8 @@ differentiable function of (mu, log_var) and the gradient of the ELBO reaches th
 """
 import numpy as np
 
+from .errors import InputError
+
 
 def sigma_from_log_var(log_var):
     r"""The standard deviation sigma = exp(log_var / 2). The one place minivae computes it.
@@ -21,19 +23,20 @@ class GaussianSampler:
     r"""z = mu + exp(log_var / 2) * eps, with its backward pass.
 
     mu, log_var, eps, z : ndarray of shape (N, L)
-    """
 
-    def __init__(self):
-        self.params, self.grads = {}, {}
+    Not a layer: it has two inputs and no parameters, so its backward returns the two
+    input gradients, both always needed.
+    """
 
     def forward(self, mu, log_var, rng=None, eps=None):
         """Draw z (N, L). Pass eps (N, L) to fix the noise, or rng to draw eps ~ N(0, I)."""
         if eps is None:
-            if rng is None:
-                raise ValueError("GaussianSampler.forward needs rng (a numpy Generator) or eps")
+            if not isinstance(rng, np.random.Generator):
+                raise InputError("pass rng=np.random.default_rng(seed) to draw the noise, or eps "
+                                 f"itself; got rng={rng!r}")
             eps = rng.standard_normal(mu.shape, dtype=mu.dtype)
         if eps.shape != mu.shape:
-            raise ValueError(f"eps must have the shape of mu {mu.shape}; got {eps.shape}")
+            raise InputError(f"eps must have the shape of mu {mu.shape}; got {eps.shape}")
         self._eps = eps
         self._sigma = sigma_from_log_var(log_var)
         return mu + self._sigma * eps          # (N, L)

@@ -10,36 +10,32 @@ r"""The variational autoencoder (Kingma & Welling 2014): encoder, sampler, decod
 ``loss`` computes it (and remembers what backward needs); ``backward`` fills every
 gradient in ``grads`` with one call.
 """
-from typing import NamedTuple
+import math
 
 import numpy as np
 
-from .checks import check_batch
-from .networks import build_decoder, build_encoder, joint_params
-from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
-                          nll_target_gradient)
-from .losses import kl_standard_normal
+from .checks import check_batch, check_fits, check_positive_int, check_sigma
+from .errors import InputError
+from .likelihoods import (VAE_LIKELIHOODS, check_likelihood, check_targets, decoder_width,
+                          mean_image, nll, nll_target_gradient)
+from .losses import LossParts, kl_standard_normal
+from .networks import build_networks, joint_params, network_config
 from .sampler import GaussianSampler
 
 
-class LossParts(NamedTuple):
-    """Per-example values averaged over the batch: loss = reconstruction + beta kl.
-
-    In nats for a VAE; for an Autoencoder trained on Eq. 2 the reconstruction is the squared
-    error ||x - x_hat||^2 (kl = 0).
-    """
-    loss: float
-    reconstruction: float
-    kl: float
-
-
 class VAE:
-    r"""An MLP variational autoencoder.
+    r"""A variational autoencoder with MLP (arch="mlp") or convolutional (arch="conv") networks.
 
     d_in : data dimension D (784 for MNIST)
-    hidden : hidden layer sizes of the encoder; the decoder mirrors them
+    hidden : hidden layer sizes of an MLP encoder; the decoder mirrors them
     latent_dim : L
-    likelihood : "bernoulli", "gaussian" (fixed sigma) or "gaussian-learned"
+    likelihood : "bernoulli", "gaussian" (fixed sigma) or "gaussian-learned" (see likelihoods)
+    sigma : the "gaussian" decoder's fixed standard deviation, in [1e-6, 1e6]
+    rng : the numpy Generator that draws the initial weights. rng=None means
+          np.random.default_rng(0): every model built without rng starts from the same weights.
+    dtype : float32 or float64; inputs and noise are cast to it.
+    channels, image_shape : for arch="conv", the two conv layers' channels and (C, H, W).
+
     The encoder is D -> hidden -> 2L (mu and log_var side by side);
     the decoder is L -> reversed(hidden) -> D (or 2D for "gaussian-learned").
     """
@@ -47,30 +43,33 @@ class VAE:
     kind = "vae"
 
     def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
-                 sigma=1.0, activation="relu", rng=None, dtype=np.float32, arch="mlp",
+                 sigma=0.1, activation="relu", rng=None, dtype=np.float32, arch="mlp",
                  channels=(32, 64), image_shape=None):
-        check_likelihood(likelihood)
+        check_likelihood(likelihood, VAE_LIKELIHOODS)
+        self.config = {"kind": self.kind, "likelihood": likelihood, "sigma": check_sigma(sigma),
+                       **network_config(d_in, hidden, latent_dim, activation, dtype, arch,
+                                        channels, image_shape)}
+        self.d_in, self.latent_dim = self.config["d_in"], self.config["latent_dim"]
+        self.likelihood, self.sigma, self.dtype = likelihood, self.config["sigma"], np.dtype(dtype)
         rng = np.random.default_rng(0) if rng is None else rng
-        hidden = [int(h) for h in hidden]
-        self.d_in, self.latent_dim, self.likelihood, self.sigma = d_in, latent_dim, likelihood, sigma
-        self.dtype = np.dtype(dtype)
-        self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
-                       "likelihood": likelihood, "sigma": sigma, "activation": activation,
-                       "dtype": self.dtype.name, "arch": arch, "channels": [int(c) for c in channels],
-                       "image_shape": None if image_shape is None else [int(s) for s in image_shape]}
-        net = dict(hidden=hidden, channels=tuple(channels), image_shape=image_shape,
-                   activation=activation, dtype=dtype)
-        self.encoder = build_encoder(arch, d_in, 2 * latent_dim, rng, **net)
+        self.encoder, self.decoder = build_networks(
+            self.config, 2 * self.latent_dim, decoder_width(likelihood, self.d_in) // self.d_in, rng)
         self.sampler = GaussianSampler()
-        self.decoder = build_decoder(arch, latent_dim, d_in, decoder_width(likelihood, d_in) // d_in,
-                                     rng, **net)
         self.params, self.grads = joint_params(self.encoder, self.decoder)
+        self._last = None                     # what backward needs from the last loss
 
     # -- the three parts ----------------------------------------------------------------------
     def encode(self, x):
         """x (N, D) -> mu (N, L), log_var (N, L): the parameters of q(z|x)."""
-        h = self.encoder.forward(check_batch(x, self.d_in, dtype=self.dtype))   # (N, 2L)
+        return self._encode(check_batch(x, self.d_in, dtype=self.dtype))
+
+    def _encode(self, x):
+        h = self.encoder.forward(x)                          # (N, 2L): mu and log_var side by side
         return h[:, :self.latent_dim], h[:, self.latent_dim:]
+
+    def embed(self, x):
+        """x (N, D) -> mu (N, L): where each example sits in latent space (for plots)."""
+        return self.encode(x)[0]
 
     def decode(self, z):
         """z (N, L) -> decoder output (N, D) logits or means ((N, 2D) for gaussian-learned)."""
@@ -80,19 +79,23 @@ class VAE:
     def loss(self, x, rng=None, eps=None, beta=1.0):
         """The negative ELBO of the batch x (N, D), with one z per example.
 
-        Pass rng (a numpy Generator) to draw eps, or eps (N, L) to fix the noise.
+        Pass rng (a numpy Generator) to draw eps, or eps (N, L) to fix the noise (cast to the
+        model's dtype; NaN or Inf is an InputError).
         Returns LossParts(loss, reconstruction, kl), floats in nats per example.
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        h = self.encoder.forward(x)                     # as encode(x), without checking x twice
-        mu, log_var = h[:, :self.latent_dim], h[:, self.latent_dim:]            # (N, L) each
-        z = self.sampler.forward(mu, log_var, rng=rng, eps=eps)                 # (N, L)
+        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+                or not (math.isfinite(beta) and beta >= 0):
+            raise InputError(f"beta (the KL weight) must be a finite number >= 0; got {beta!r}")
+        if eps is not None:
+            eps = check_batch(eps, self.latent_dim, name="eps", dtype=self.dtype)
+        mu, log_var = self._encode(x)                                            # (N, L) each
+        z = self.sampler.forward(mu, log_var, rng=rng, eps=eps)                  # (N, L)
         out = self.decode(z)                                                     # (N, D)
-        reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # E_q[-log p(x|z)]
-        self._x, self._out = x, out
-        kl, dmu_kl, dlog_var_kl = kl_standard_normal(mu, log_var)               # KL(q || p(z))
-        self._dmu_kl, self._dlog_var_kl, self._beta = dmu_kl, dlog_var_kl, beta
+        reconstruction, dout = nll(out, x, self.likelihood, self.sigma)          # E_q[-log p(x|z)]
+        kl, dmu_kl, dlog_var_kl = kl_standard_normal(mu, log_var)                # KL(q || p(z))
+        self._last = dict(x=x, out=out, dout=dout, dmu_kl=dmu_kl, dlog_var_kl=dlog_var_kl, beta=beta)
         return LossParts(reconstruction + beta * kl, reconstruction, kl)
 
     def backward(self, need_dx=False):
@@ -101,13 +104,16 @@ class VAE:
         Returns dx (N, D), the gradient with respect to the input, if need_dx: through the
         encoder, plus the direct term from x being the decoder's target too.
         """
-        dz = self.decoder.backward(self._dout)                      # (N, L)
+        if self._last is None:
+            raise InputError("backward() needs a loss to differentiate: call loss(x, rng=...) first.")
+        c = self._last
+        dz = self.decoder.backward(c["dout"])                       # (N, L)
         dmu, dlog_var = self.sampler.backward(dz)                   # through z = mu + sigma eps
-        dh = np.concatenate([dmu + self._beta * self._dmu_kl,       # plus the KL term's gradient
-                             dlog_var + self._beta * self._dlog_var_kl], axis=1)   # (N, 2L)
+        dh = np.concatenate([dmu + c["beta"] * c["dmu_kl"],         # plus the KL term's gradient
+                             dlog_var + c["beta"] * c["dlog_var_kl"]], axis=1)     # (N, 2L)
         dx = self.encoder.backward(dh, need_dx=need_dx)
         if need_dx:
-            dx += nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+            dx += nll_target_gradient(c["out"], c["x"], self.likelihood, self.sigma)
         return dx
 
     # -- using a trained model ----------------------------------------------------------------
@@ -118,8 +124,18 @@ class VAE:
 
     def generate(self, z):
         """z (N, L) -> E[x|z] (N, D), pictures (probabilities or means)."""
-        return mean_image(self.decode(np.asarray(z, dtype=self.dtype)), self.likelihood, self.d_in)
+        z = check_batch(z, self.latent_dim, name="z", dtype=self.dtype)
+        return mean_image(self.decode(z), self.likelihood, self.d_in)
 
-    def sample(self, n, rng):
-        """n samples from the model: z ~ p(z) = N(0, I), then E[x|z]. Returns (n, D)."""
-        return self.generate(rng.standard_normal((n, self.latent_dim)))
+    def sample(self, n, rng, batch_size=1024):
+        """n samples from the model: z ~ p(z) = N(0, I), then E[x|z]. Returns (n, D).
+
+        Decoded batch_size codes at a time; n pictures that would not fit in memory are an
+        InputError."""
+        n = check_positive_int(n, "n")
+        check_fits(n * self.d_in, self.dtype, f"{n:,} samples of {self.d_in} pixels")
+        x = np.empty((n, self.d_in), self.dtype)
+        for start in range(0, n, batch_size):
+            m = min(batch_size, n - start)
+            x[start:start + m] = self.generate(rng.standard_normal((m, self.latent_dim)))
+        return x

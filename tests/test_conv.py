@@ -7,8 +7,10 @@ from numpy.testing import assert_allclose
 from kinks import model_kink_margin
 from minivae.gradcheck import assert_model_gradients_match
 from minivae import VAE, Autoencoder, numerical_gradient
-from minivae.conv import (Conv2D, ConvTranspose2D, Flatten, MaxPool2D, Reshape, Upsample2D,
-                          conv_decoder, conv_encoder, fold, spread_shifted, sum_shifted, unfold)
+from minivae.conv import Conv2D, Flatten, MaxPool2D, Reshape, Upsample2D, conv2d_loops, fold, unfold
+from minivae.errors import InputError
+from minivae.fast_conv import GatherConv2D, spread_shifted, sum_shifted
+from minivae.networks import conv_decoder, conv_encoder
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -29,36 +31,6 @@ def assert_gradients_match_finite_differences(layer, x, rng):
 
 
 # -- references: the definitions, written as explicit loops ---------------------------------
-def conv2d_loops(x, W, b, stride, padding):
-    n, _, h, w = x.shape
-    c_out, _, kh, kw = W.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    h_out, w_out = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
-    y = np.zeros((n, c_out, h_out, w_out))
-    for e in range(n):
-        for o in range(c_out):
-            for r in range(h_out):
-                for t in range(w_out):
-                    window = xp[e, :, r * stride:r * stride + kh, t * stride:t * stride + kw]
-                    y[e, o, r, t] = b[o] + np.sum(W[o] * window)
-    return y
-
-
-def conv_transpose2d_loops(x, W, b, stride, padding):
-    """Every input pixel paints W[c] * x onto a kh x kw patch; overlapping patches add."""
-    n, c_in, h, w = x.shape
-    _, c_out, kh, kw = W.shape
-    yp = np.zeros((n, c_out, (h - 1) * stride + kh, (w - 1) * stride + kw))
-    for e in range(n):
-        for c in range(c_in):
-            for r in range(h):
-                for t in range(w):
-                    patch = yp[e, :, r * stride:r * stride + kh, t * stride:t * stride + kw]
-                    patch += x[e, c, r, t] * W[c]
-    y = yp[:, :, padding:yp.shape[2] - padding, padding:yp.shape[3] - padding]
-    return y + b[None, :, None, None]
-
-
 def max_pool_loops(x, dy, size, stride):
     """y and dx, with each window's gradient going to its first arg-max in row-major order."""
     n, c, h, w = x.shape
@@ -86,45 +58,52 @@ def conv_shapes(draw, max_kernel=3, max_stride=3, max_padding=2):
             (kh, kw), stride, padding, h, w)
 
 
-methods = st.sampled_from([None, "unfold", "gather"])
+conv_classes = st.sampled_from([Conv2D, GatherConv2D])     # one layer, computed in two orders
 
 
 # -- Conv2D -----------------------------------------------------------------------------------
-@given(shapes=conv_shapes(), method=methods, seed=seeds)
-def test_conv2d_backward_matches_finite_differences(shapes, method, seed):
+@given(shapes=conv_shapes(), cls=conv_classes, seed=seeds)
+def test_conv2d_backward_matches_finite_differences(shapes, cls, seed):
     n, c_in, c_out, k, stride, padding, h, w = shapes
     rng = np.random.default_rng(seed)
-    layer = Conv2D(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64,
-                   method=method)
+    layer = cls(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64)
     layer.params["b"][...] = rng.standard_normal(c_out)
     assert_gradients_match_finite_differences(layer, rng.standard_normal((n, c_in, h, w)), rng)
 
 
-@given(shapes=conv_shapes(), method=methods, seed=seeds)
-def test_conv2d_forward_matches_the_direct_sum(shapes, method, seed):
+@given(shapes=conv_shapes(), cls=conv_classes, seed=seeds)
+def test_conv2d_forward_matches_the_direct_sum(shapes, cls, seed):
     n, c_in, c_out, k, stride, padding, h, w = shapes
     rng = np.random.default_rng(seed)
-    layer = Conv2D(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64,
-                   method=method)
+    layer = cls(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64)
     layer.params["b"][...] = rng.standard_normal(c_out)
     x = rng.standard_normal((n, c_in, h, w))
     expected = conv2d_loops(x, layer.params["W"], layer.params["b"], stride, padding)
     assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_conv2d_default_method_keeps_the_temporary_small():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((2, 8, 6, 6))
-    widen, narrow = Conv2D(8, 16, 3, rng, padding=1), Conv2D(8, 1, 3, rng, padding=1)
-    widen.forward(x)
-    narrow.forward(x)
-    assert widen._method == "unfold" and narrow._method == "gather"
+@given(shapes=conv_shapes(), seed=seeds)
+def test_gather_conv2d_is_conv2d_with_the_same_weights_output_and_gradients(shapes, seed):
+    n, c_in, c_out, k, stride, padding, h, w = shapes
+    plain = Conv2D(c_in, c_out, k, np.random.default_rng(seed), stride=stride, padding=padding,
+                   dtype=np.float64)
+    fast = GatherConv2D(c_in, c_out, k, np.random.default_rng(seed), stride=stride,
+                        padding=padding, dtype=np.float64)
+    assert_allclose(fast.params["W"], plain.params["W"], rtol=0, atol=0)   # same random draws
+    rng = np.random.default_rng(seed + 1)
+    x = rng.standard_normal((n, c_in, h, w))
+    y = plain.forward(x)
+    assert_allclose(fast.forward(x), y, rtol=1e-12, atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+    assert_allclose(fast.backward(dy), plain.backward(dy), rtol=1e-12, atol=1e-12)
+    for name in plain.grads:
+        assert_allclose(fast.grads[name], plain.grads[name], rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("method", ["unfold", "gather"])
-def test_conv2d_backward_without_dx_fills_the_same_gradients(method):
+@pytest.mark.parametrize("cls", [Conv2D, GatherConv2D])
+def test_conv2d_backward_without_dx_fills_the_same_gradients(cls):
     rng = np.random.default_rng(1)
-    layer = Conv2D(3, 2, 3, rng, stride=2, padding=1, dtype=np.float64, method=method)
+    layer = cls(3, 2, 3, rng, stride=2, padding=1, dtype=np.float64)
     x = rng.standard_normal((2, 3, 7, 6))
     dy = rng.standard_normal(layer.forward(x).shape)
     layer.backward(dy)
@@ -139,62 +118,6 @@ def test_conv2d_he_initialisation_has_variance_two_over_fan_in():
     layer = Conv2D(64, 64, 3, np.random.default_rng(0))
     assert layer.params["W"].shape == (64, 64, 3, 3) and not layer.params["b"].any()
     assert abs(layer.params["W"].var() * 64 * 9 / 2 - 1) < 0.03
-
-
-# -- ConvTranspose2D --------------------------------------------------------------------------
-@given(shapes=conv_shapes(), seed=seeds)
-def test_conv_transpose2d_backward_matches_finite_differences(shapes, seed):
-    n, c_in, c_out, k, stride, padding, h, w = shapes
-    rng = np.random.default_rng(seed)
-    layer = ConvTranspose2D(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64)
-    h_out, w_out = layer.output_shape(h, w)
-    if h_out < 1 or w_out < 1:                  # the padding crops everything away
-        with pytest.raises(ValueError, match="crops"):
-            layer.forward(np.zeros((n, c_in, h, w)))
-        return
-    layer.params["b"][...] = rng.standard_normal(c_out)
-    assert_gradients_match_finite_differences(layer, rng.standard_normal((n, c_in, h, w)), rng)
-
-
-@given(shapes=conv_shapes(), seed=seeds)
-def test_conv_transpose2d_forward_matches_the_direct_sum(shapes, seed):
-    n, c_in, c_out, k, stride, padding, h, w = shapes
-    rng = np.random.default_rng(seed)
-    layer = ConvTranspose2D(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64)
-    h_out, w_out = layer.output_shape(h, w)
-    if h_out < 1 or w_out < 1:
-        return
-    layer.params["b"][...] = rng.standard_normal(c_out)
-    x = rng.standard_normal((n, c_in, h, w))
-    y = layer.forward(x)
-    assert y.shape == (n, c_out, (h - 1) * stride - 2 * padding + k[0],
-                       (w - 1) * stride - 2 * padding + k[1])
-    expected = conv_transpose2d_loops(x, layer.params["W"], layer.params["b"], stride, padding)
-    assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
-
-
-@given(shapes=conv_shapes(), method=methods, seed=seeds)
-def test_conv_transpose_is_the_adjoint_of_conv(shapes, method, seed):
-    """<conv(u), v> == <u, conv_transpose(v)>, and conv_transpose(v) is conv's input gradient."""
-    n, c_in, c_out, k, stride, padding, h, w = shapes
-    rng = np.random.default_rng(seed)
-    conv = Conv2D(c_in, c_out, k, rng, stride=stride, padding=padding, dtype=np.float64,
-                  method=method)
-    h_out, w_out = conv.output_shape(h, w)
-    # conv_transpose maps (h_out, w_out) back to (h, w) only when the stride lands exactly
-    h, w = (h_out - 1) * stride - 2 * padding + k[0], (w_out - 1) * stride - 2 * padding + k[1]
-    if h < 1 or w < 1:
-        return
-    transpose = ConvTranspose2D(c_out, c_in, k, rng, stride=stride, padding=padding,
-                                dtype=np.float64)
-    transpose.params["W"][...] = conv.params["W"]                  # the same weights, no bias
-    u, v = rng.standard_normal((n, c_in, h, w)), rng.standard_normal((n, c_out, h_out, w_out))
-
-    conv_u = conv.forward(u)
-    transpose_v = transpose.forward(v)
-
-    assert_allclose(np.sum(conv_u * v), np.sum(u * transpose_v), rtol=1e-12, atol=1e-12)
-    assert_allclose(transpose_v, conv.backward(v), rtol=1e-12, atol=1e-12)
 
 
 # -- im2col and its adjoints ------------------------------------------------------------------
@@ -284,9 +207,8 @@ def test_flatten_and_reshape_are_inverse_and_pass_gradients_through():
 
 # -- dtypes and input checks ------------------------------------------------------------------
 @pytest.mark.parametrize("make", [
-    lambda rng: Conv2D(3, 4, 3, rng, padding=1, method="unfold"),
-    lambda rng: Conv2D(3, 2, 3, rng, stride=2, method="gather"),
-    lambda rng: ConvTranspose2D(3, 2, 3, rng, stride=2, padding=1),
+    lambda rng: Conv2D(3, 4, 3, rng, padding=1),
+    lambda rng: GatherConv2D(3, 2, 3, rng, stride=2),
     lambda rng: MaxPool2D(2),
     lambda rng: Upsample2D(2),
     lambda rng: Flatten(),
@@ -308,10 +230,8 @@ def test_conv_layers_reject_bad_shapes_and_settings():
         Conv2D(3, 4, 3, rng).forward(np.zeros((2, 1, 5, 5)))
     with pytest.raises(ValueError, match="does not fit"):
         Conv2D(3, 4, 5, rng).forward(np.zeros((2, 3, 4, 4)))
-    with pytest.raises(ValueError, match="method"):
-        Conv2D(3, 4, 3, rng, method="fft")
-    with pytest.raises(ValueError, match="stride"):
-        ConvTranspose2D(3, 4, 3, rng, stride=0)
+    with pytest.raises(InputError, match="stride"):
+        Conv2D(3, 4, 3, rng, stride=0)
     with pytest.raises(ValueError, match="stride"):
         MaxPool2D(2, stride=0)
 
@@ -334,16 +254,17 @@ def test_conv_networks_map_flat_images_to_codes_and_back(image_shape):
 
 @pytest.mark.parametrize("image_shape", [(1, 30, 30), (1, 28, 18), (3, 6, 8)])
 def test_conv_networks_reject_images_that_do_not_pool_twice(image_shape):
-    rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match="divisible by 4"):
-        conv_encoder(image_shape, (2, 3), 4, rng)
-    with pytest.raises(ValueError, match="divisible by 4"):
-        conv_decoder(2, image_shape, (3, 2), rng)
+    d = int(np.prod(image_shape))
+    for model in (VAE, Autoencoder):
+        with pytest.raises(InputError, match="divisible by 4"):
+            model(d, arch="conv", image_shape=image_shape, channels=(2, 3), latent_dim=2)
 
 
-def test_conv_networks_need_two_channel_counts():
-    with pytest.raises(ValueError, match="two numbers"):
-        conv_encoder((1, 8, 8), (2, 3, 4), 4, np.random.default_rng(0))
+def test_conv_networks_need_two_channel_counts_and_a_matching_image_shape():
+    with pytest.raises(InputError, match="two numbers"):
+        VAE(64, arch="conv", image_shape=(1, 8, 8), channels=(2, 3, 4), latent_dim=2)
+    with pytest.raises(InputError, match="C\\*H\\*W == d_in == 64"):
+        VAE(64, arch="conv", image_shape=(1, 8, 4), latent_dim=2)
 
 
 # -- whole models -----------------------------------------------------------------------------
@@ -364,7 +285,7 @@ def test_whole_conv_vae_backward_matches_finite_differences(likelihood, seed, n)
     assert_model_gradients_match(vae, x, lambda: vae.loss(x, eps=eps).loss)
 
 
-@pytest.mark.parametrize("likelihood", ["gaussian", "bernoulli"])
+@pytest.mark.parametrize("likelihood", ["mse", "bernoulli"])
 @settings(max_examples=5)
 @given(seed=seeds)
 def test_whole_conv_autoencoder_backward_matches_finite_differences(likelihood, seed):

@@ -79,6 +79,12 @@ def test_active_units_and_per_dimension_kl_see_a_collapsed_dimension():
     assert_allclose(diag["kl_per_dim"].sum(), negative_elbo(vae, x).kl, rtol=1e-9)
 
 
+def test_latent_diagnostics_of_an_autoencoder_is_a_clear_error():
+    from minivae.errors import InputError
+    with pytest.raises(InputError, match="latent_diagnostics .* needs a VAE"):
+        latent_diagnostics(Autoencoder(4, [3], 2), np.zeros((2, 4)))
+
+
 def test_iw_estimate_needs_a_vae_and_a_positive_k():
     with pytest.raises(ValueError, match="needs a VAE"):
         log_likelihood(Autoencoder(4, [3], 2), np.zeros((2, 4)))

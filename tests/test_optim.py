@@ -1,9 +1,12 @@
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from minivae import SGD, Adam
+from minivae.errors import InputError
+from minivae.fast_optim import FastAdam
 
 
 @given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 1e-1))
@@ -65,7 +68,7 @@ def test_sgd_step_is_lr_times_gradient_and_momentum_accumulates():
 def test_optimizers_update_in_place_and_keep_float32():
     w = np.ones(3, np.float32)
     params = {"w": w}
-    for opt in (Adam(params), SGD(params, momentum=0.5)):
+    for opt in (Adam(params), FastAdam(params), SGD(params, momentum=0.5)):
         opt.step({"w": np.ones(3, np.float32)})
     assert params["w"] is w and w.dtype == np.float32 and np.all(w < 1)
 
@@ -73,13 +76,13 @@ def test_optimizers_update_in_place_and_keep_float32():
 def test_adam_flushes_subnormal_bound_moments_without_moving_the_parameters(monkeypatch):
     # Entry 0 gets a gradient once, then zeros: its m decays by beta1 a step towards
     # float32's subnormals (< 1.2e-38), which the flush every FLUSH_EVERY steps prevents.
-    import minivae.optim
-    from minivae.optim import TINY
+    import minivae.fast_optim
+    from minivae.fast_optim import TINY
 
     def run(flush_every):
-        monkeypatch.setattr(minivae.optim, "FLUSH_EVERY", flush_every)
+        monkeypatch.setattr(minivae.fast_optim, "FLUSH_EVERY", flush_every)
         params = {"w": np.ones(2, np.float32)}
-        opt = Adam(params, lr=1e-3)
+        opt = FastAdam(params, lr=1e-3)
         for t in range(800):
             opt.step({"w": np.array([1.0 if t == 0 else 0.0, 1.0], np.float32)})
         return params["w"], opt.m["w"]
@@ -88,3 +91,64 @@ def test_adam_flushes_subnormal_bound_moments_without_moving_the_parameters(monk
     w_plain, m_plain = run(10**9)                         # never flushes
     assert m_flushed[0] == 0.0 and 0 < abs(m_plain[0]) < TINY   # 0.9^799 ~ 1e-37 unflushed
     assert_allclose(w_flushed, w_plain, rtol=0, atol=0)   # bit for bit: the flush moved nothing
+
+
+@given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 1e-1), beta1=st.floats(0, 0.99),
+       beta2=st.floats(0, 0.9999))
+def test_fast_adam_takes_the_same_steps_as_the_textbook_adam(seed, lr, beta1, beta2):
+    rng = np.random.default_rng(seed)
+    p0 = {"w": rng.standard_normal((3, 4)), "b": rng.standard_normal(4)}
+    slow, fast = {k: v.copy() for k, v in p0.items()}, {k: v.copy() for k, v in p0.items()}
+    adam, fast_adam = Adam(slow, lr, beta1, beta2), FastAdam(fast, lr, beta1, beta2)
+    for _ in range(30):
+        g = {k: rng.standard_normal(v.shape) for k, v in p0.items()}
+        adam.step(g)
+        fast_adam.step(g)
+    for k in p0:
+        assert_allclose(fast[k], slow[k], rtol=1e-12, atol=1e-13)
+
+
+def test_fast_adam_in_float32_stays_within_round_off_of_the_textbook_adam():
+    rng = np.random.default_rng(0)
+    p0 = rng.standard_normal((50, 20)).astype(np.float32)
+    slow, fast = {"w": p0.copy()}, {"w": p0.copy()}
+    adam, fast_adam = Adam(slow), FastAdam(fast)
+    for _ in range(200):
+        g = {"w": rng.standard_normal(p0.shape).astype(np.float32)}
+        adam.step(g)
+        fast_adam.step(g)
+    assert slow["w"].dtype == fast["w"].dtype == np.float32
+    assert_allclose(fast["w"], slow["w"], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("make", [Adam, FastAdam, SGD])
+def test_optimizers_refuse_a_gradient_of_the_wrong_shape_instead_of_broadcasting_it(make):
+    params = {"w": np.ones((2, 3))}
+    opt = make(params)
+    with pytest.raises(InputError, match=r"shape \(1,\) but the parameter has shape \(2, 3\)"):
+        opt.step({"w": np.ones(1)})
+    assert_allclose(params["w"], 1.0)                     # nothing moved
+
+
+@pytest.mark.parametrize("make", [Adam, FastAdam, SGD])
+def test_optimizers_name_a_missing_or_unexpected_gradient(make):
+    opt = make({"w": np.ones(2), "b": np.ones(1)})
+    with pytest.raises(InputError, match=r"missing \['b'\], unexpected \['x'\]"):
+        opt.step({"w": np.ones(2), "x": np.ones(1)})
+
+
+@pytest.mark.parametrize("make", [Adam, FastAdam])
+@pytest.mark.parametrize("option", [dict(beta1=1.0), dict(beta1=-0.1), dict(beta2=1.0),
+                                    dict(beta2=float("nan")), dict(lr=0.0), dict(lr=-1e-3),
+                                    dict(lr=float("inf")), dict(eps=0.0), dict(lr="0.1"),
+                                    dict(lr=True)])
+def test_adam_refuses_hyperparameters_outside_their_range(make, option):
+    name = next(iter(option))
+    with pytest.raises(InputError, match=f"^{name} must be a number in"):
+        make({"w": np.ones(2)}, **option)
+
+
+@pytest.mark.parametrize("option", [dict(momentum=1.0), dict(momentum=-0.5), dict(lr=0)])
+def test_sgd_refuses_hyperparameters_outside_their_range(option):
+    with pytest.raises(InputError, match="must be a number in"):
+        SGD({"w": np.ones(2)}, **option)

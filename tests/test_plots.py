@@ -9,6 +9,7 @@ from scipy.stats import norm
 
 import minivae
 from minivae import plots
+from minivae.errors import InputError
 
 SHAPE = (1, 28, 28)
 D = 28 * 28
@@ -196,7 +197,7 @@ def test_latent_scatter_colours_points_by_digit_with_a_colour_bar(vae, data):
 
 
 def test_prior_samples_refuses_an_autoencoder_with_a_pointer_to_ae_vs_vae(autoencoder):
-    with pytest.raises(TypeError, match="ae_vs_vae_samples"):
+    with pytest.raises(InputError, match="ae_vs_vae_samples"):
         plots.prior_samples(autoencoder, np.random.default_rng(0), SHAPE)
 
 

@@ -1,10 +1,14 @@
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from minivae import VAE, Adam
+from minivae import VAE, Adam, Autoencoder
+from minivae.errors import InputError
+from minivae.losses import gaussian_nll_fixed
 from kinks import model_kink_margin
 from minivae.gradcheck import assert_model_gradients_match
 from minivae.datasets import fixed_binarization, load_dataset
@@ -100,3 +104,137 @@ def test_gaussian_decoders_accept_real_valued_data_but_reject_bad_settings():
     VAE(8, hidden=[6], latent_dim=2, likelihood="gaussian").loss(5 * rng.standard_normal((3, 8)), rng=rng)
     with pytest.raises(ValueError, match="likelihood must be one of"):
         VAE(8, likelihood="poisson")
+
+
+# -- the model's own input checks (issue 13) ------------------------------------------------
+def test_backward_before_any_loss_is_a_clear_error():
+    for model in (VAE(8, [6], 2), Autoencoder(8, [6], 2)):
+        with pytest.raises(InputError, match=r"call loss\(x"):
+            model.backward()
+
+
+def test_a_float64_eps_is_cast_and_leaves_a_float32_model_float32():
+    rng = np.random.default_rng(0)
+    vae = VAE(8, [6], 2, rng=rng)
+    x = (rng.random((3, 8)) < 0.5).astype(np.float32)
+    eps = rng.standard_normal((3, 2))                              # float64
+    parts = vae.loss(x, eps=eps)
+    vae.backward()
+    assert parts == vae.loss(x, eps=eps.astype(np.float32))         # the same numbers
+    assert all(g.dtype == np.float32 for g in vae.grads.values())
+    assert vae.sampler._eps.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[0.0, np.nan]] * 3), "eps holds 3 NaN or Inf"),
+    (np.zeros((3, 3)), r"eps must have shape \(N, 2\)"),
+    (np.zeros((2, 2)), r"eps must have the shape of mu \(3, 2\)"),
+])
+def test_bad_eps_is_a_clear_error(bad, match):
+    vae = VAE(8, [6], 2)
+    with pytest.raises(InputError, match=match):
+        vae.loss(np.zeros((3, 8)), eps=bad)
+
+
+def test_loss_without_rng_or_eps_names_what_to_pass():
+    with pytest.raises(InputError, match="rng=np.random.default_rng"):
+        VAE(8, [6], 2).loss(np.zeros((3, 8)))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, np.complex64, "object", "float31"])
+def test_only_float32_and_float64_models_can_be_built(dtype):
+    for model in (VAE, Autoencoder):
+        with pytest.raises(InputError, match="dtype must be one of"):
+            model(8, [6], 2, dtype=dtype)
+
+
+@pytest.mark.parametrize("option, match", [
+    (dict(hidden=[1_000_000]), "parameters .* would need .* GiB but this machine has"),
+    (dict(latent_dim=100_000_000), "would need .* GiB"),
+    (dict(d_in=-3), "d_in must be a whole number >= 1"),
+    (dict(latent_dim=0), "latent_dim must be a whole number >= 1"),
+    (dict(hidden=[4, 2.5]), "each hidden size must be a whole number"),
+    (dict(arch="rnn"), "arch must be one of"),
+    (dict(activation="gelu"), "activation must be one of"),
+])
+def test_impossible_sizes_and_options_are_refused_before_anything_is_allocated(option, match):
+    import tracemalloc
+    args = dict(d_in=784, hidden=[8], latent_dim=2, rng=np.random.default_rng(0)) | option
+    tracemalloc.start()
+    try:
+        for model in (VAE, Autoencoder):
+            with pytest.raises(InputError, match=match):
+                model(**args)
+        assert tracemalloc.get_traced_memory()[1] < 2**20             # refused before allocating
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("arch, extra", [("mlp", dict(hidden=[7, 5])),
+                                         ("conv", dict(image_shape=(2, 8, 12), channels=(3, 4)))])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
+def test_the_memory_check_counts_exactly_the_parameters_the_model_gets(arch, extra, likelihood,
+                                                                       monkeypatch):
+    import minivae.networks
+    asked = []
+    monkeypatch.setattr(minivae.networks, "check_fits", lambda numbers, *_: asked.append(numbers))
+    vae = VAE(192, latent_dim=3, arch=arch, likelihood=likelihood, **extra)
+    assert asked == [5 * sum(p.size for p in vae.params.values())]
+
+
+def test_a_float32_model_is_initialised_without_a_float64_copy_of_its_weights():
+    import tracemalloc
+    tracemalloc.start()
+    vae = VAE(50, hidden=[40_000], latent_dim=2, rng=np.random.default_rng(0))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    weights = sum(p.nbytes for p in vae.params.values())              # float32: 16 MB
+    assert peak < 2 * weights + 2**21           # params and grads, plus one 512 kB block of draws
+
+
+def test_blockwise_initial_weights_equal_one_draw_of_the_whole_matrix():
+    from minivae.layers import glorot, he, uniform
+    for init, reference in [(glorot, lambda r, a: r.uniform(-a, a, (300, 500))),
+                            (uniform, lambda r, a: r.uniform(-a, a, (300, 500))),
+                            (he, lambda r, a: r.standard_normal((300, 500)) * np.sqrt(2 / 300))]:
+        a = np.sqrt(6 / 800) if init is glorot else 1 / np.sqrt(300)
+        expected = reference(np.random.default_rng(5), a).astype(np.float32)
+        assert_allclose(init(np.random.default_rng(5), 300, 500), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("sigma", [1e308, 1e-30, 0.0, -1.0, float("nan"), float("inf"), "0.1", True])
+def test_a_gaussian_sigma_outside_the_usable_range_is_refused_without_warnings(sigma):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                               # a RuntimeWarning would fail
+        with pytest.raises(InputError, match=r"sigma .* must be a number in \[1e-06, 1e\+06\]"):
+            VAE(8, [6], 2, likelihood="gaussian", sigma=sigma)
+        with pytest.raises(InputError, match="sigma"):
+            gaussian_nll_fixed(np.zeros((2, 3)), np.ones((2, 3)), sigma)
+
+
+def test_a_bernoulli_target_just_above_one_is_refused_with_its_real_value_printed():
+    x = np.full((2, 8), 0.5, np.float32)
+    x[0, 3] = np.float32(1 + 1e-7)                                   # 1.0000001192092896
+    with pytest.raises(InputError, match=r"from 0\.5 to 1\.0000001192092896.*np\.clip"):
+        VAE(8, [6], 2).loss(x, rng=np.random.default_rng(0))
+
+
+def test_the_autoencoders_quadratic_loss_is_called_mse_and_gaussian_is_the_vaes():
+    with pytest.raises(InputError, match="quadratic loss \\(Eq. 2\\) is 'mse'"):
+        Autoencoder(8, [6], 2, likelihood="gaussian")
+    with pytest.raises(InputError, match="fixed-sigma Gaussian decoder is 'gaussian'"):
+        VAE(8, [6], 2, likelihood="mse")
+
+
+def test_sample_decodes_in_batches_the_same_pictures_as_one_batch():
+    vae = VAE(8, [6], 3, rng=np.random.default_rng(0))
+    whole = vae.generate(np.random.default_rng(1).standard_normal((10, 3)))
+    assert_allclose(vae.sample(10, np.random.default_rng(1), batch_size=4), whole, rtol=0, atol=0)
+    with pytest.raises(InputError, match="would need .* GiB"):
+        vae.sample(10**12, np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("beta", [-1.0, float("nan"), float("inf"), "1", None])
+def test_a_kl_weight_that_is_not_a_finite_non_negative_number_is_refused(beta):
+    with pytest.raises(InputError, match="beta .* must be a finite number >= 0"):
+        VAE(8, [6], 2).loss(np.zeros((3, 8)), rng=np.random.default_rng(0), beta=beta)
