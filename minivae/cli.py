@@ -40,6 +40,9 @@ def _parser():
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    t.add_argument("--objective", choices=["elbo", "iwae"], default="elbo",
+                   help="training objective: the ELBO, or the importance-weighted bound L_k")
+    t.add_argument("--k", type=int, default=5, help="importance samples per example for --objective iwae")
     t.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up from 0 to beta")
     t.add_argument("--binarize", choices=["dynamic", "none"], default=None,
                    help="dynamic binarization of the training data (default: dynamic for a "
@@ -83,7 +86,7 @@ def cmd_train(a):
     from .train import train
     from .vae import VAE
 
-    for name in ("epochs", "batch_size", "latent_dim"):
+    for name in ("epochs", "batch_size", "latent_dim", "k"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(a, name)}")
     if min(a.hidden) < 1 or min(a.channels) < 1:
@@ -105,7 +108,8 @@ def cmd_train(a):
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")
     out.mkdir(parents=True, exist_ok=True)
     run = {"dataset": a.dataset, "binarize": binarize, "seed": a.seed, "epochs": a.epochs,
-           "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs}
+           "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs,
+           "objective": a.objective, "k": a.k if a.objective == "iwae" else None}
     x_test = _test_split(data, binarize)
     ckpt = out / "checkpoint.npz"
     saved = []                                     # epochs whose checkpoint this run wrote
@@ -122,7 +126,8 @@ def cmd_train(a):
     try:
         history = train(model, data.x_train, x_test, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
                         beta=a.beta, warmup_epochs=a.warmup_epochs, binarize_data=binarize, rng=rng,
-                        progress=not a.quiet, on_epoch=on_epoch)
+                        progress=not a.quiet, on_epoch=on_epoch,
+                        objective=a.objective, k=a.k)
     except TrainingDiverged as err:
         kept = (f"; the last good checkpoint (epoch {saved[-1]}) is {ckpt}" if saved
                 else "; no epoch finished, so no checkpoint was written")

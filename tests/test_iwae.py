@@ -202,3 +202,46 @@ def test_logsumexp_form_survives_weights_that_would_underflow():
     # log w - logsumexp carries an absolute round-off of ~1e-16 |log w| ~ 3e-11
     assert_allclose(objective._c.sum(axis=0) * 2, 1.0, rtol=1e-9)
     assert all(np.isfinite(g).all() for g in vae.grads.values())
+
+
+# -- training on L_k (train(..., objective="iwae", k=K) and the command line) ----------------------
+
+def test_training_on_the_iwae_bound_reduces_it_and_is_reproducible():
+    from minivae.datasets import fixed_binarization, load_dataset
+    from minivae.train import train
+
+    data = load_dataset("mnist-subset")
+    x_train, x_test = data.x_train[:1000], fixed_binarization(data.x_test[:200], 1)
+    runs = [train(VAE(784, [32], 4, rng=np.random.default_rng(1)), x_train, x_test, epochs=2,
+                  batch_size=100, binarize_data=True, seed=3, objective="iwae", k=3)
+            for _ in range(2)]
+    a, b = runs
+    assert a["train_loss"] == b["train_loss"] and a["test_loss"] == b["test_loss"]
+    assert a["train_loss"][-1] < a["train_loss"][0]
+    # Jensen, batch by batch: -L_k <= the k-sample average of the one-sample -ELBO
+    assert all(l <= r + k + 1e-3 for l, r, k in zip(a["train_loss"], a["train_reconstruction"], a["train_kl"]))
+    elbo = train(VAE(784, [32], 4, rng=np.random.default_rng(1)), x_train, x_test, epochs=1,
+                 batch_size=100, binarize_data=True, seed=3)
+    assert elbo["train_loss"][0] != a["train_loss"][0]
+
+
+def test_train_rejects_an_unknown_objective():
+    from minivae.train import train
+    with pytest.raises(InputError, match="objective must be 'elbo' or 'iwae'"):
+        train(VAE(8, [4], 2), np.zeros((4, 8)), objective="iw")
+
+
+def test_command_line_trains_on_iwae_and_records_objective_and_k(tmp_path, capsys):
+    import json
+    from minivae.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--hidden", "16", "--latent-dim", "2", "--epochs", "1",
+                 "--batch-size", "500", "--quiet", "--no-figures", "--objective", "iwae", "--k", "2"]) == 0
+    run = json.loads((out / "history.json").read_text())["run"]
+    assert (run["objective"], run["k"]) == ("iwae", 2)
+    assert main(["train", "--out", str(out), "--epochs", "1", "--objective", "iwae", "--k", "0"]) == 2
+    assert "--k must be at least 1" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--epochs", "1", "--model", "ae", "--objective", "iwae",
+                 "--quiet", "--no-figures"]) == 2
+    assert "needs a VAE" in capsys.readouterr().err
