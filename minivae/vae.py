@@ -15,6 +15,9 @@ from typing import NamedTuple
 import numpy as np
 
 from .checks import check_batch
+from .errors import InputError
+from .gaussian_head import GaussianHead
+from .layers import Sequential
 from .networks import build_decoder, build_encoder, joint_params
 from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
                           nll_target_gradient)
@@ -42,13 +45,16 @@ class VAE:
     likelihood : "bernoulli", "gaussian" (fixed sigma) or "gaussian-learned"
     The encoder is D -> hidden -> 2L (mu and log_var side by side);
     the decoder is L -> reversed(hidden) -> D (or 2D for "gaussian-learned").
+    decoder_mean, sigma_range : a Gaussian decoder's last layer (minivae.gaussian_head):
+        decoder_mean "sigmoid" squashes the means into (0, 1) (Kingma & Welling, App. C.2);
+        sigma_range (sigma_min, None) floors a learned sigma, (sigma_min, sigma_max) bounds it.
     """
 
     kind = "vae"
 
     def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
                  sigma=1.0, activation="relu", rng=None, dtype=np.float32, arch="mlp",
-                 channels=(32, 64), image_shape=None):
+                 channels=(32, 64), image_shape=None, decoder_mean="linear", sigma_range=None):
         check_likelihood(likelihood)
         rng = np.random.default_rng(0) if rng is None else rng
         hidden = [int(h) for h in hidden]
@@ -57,13 +63,21 @@ class VAE:
         self.config = {"kind": self.kind, "d_in": d_in, "hidden": hidden, "latent_dim": latent_dim,
                        "likelihood": likelihood, "sigma": sigma, "activation": activation,
                        "dtype": self.dtype.name, "arch": arch, "channels": [int(c) for c in channels],
-                       "image_shape": None if image_shape is None else [int(s) for s in image_shape]}
+                       "image_shape": None if image_shape is None else [int(s) for s in image_shape],
+                       "decoder_mean": decoder_mean,
+                       "sigma_range": None if sigma_range is None else list(sigma_range)}
         net = dict(hidden=hidden, channels=tuple(channels), image_shape=image_shape,
                    activation=activation, dtype=dtype)
         self.encoder = build_encoder(arch, d_in, 2 * latent_dim, rng, **net)
         self.sampler = GaussianSampler()
         self.decoder = build_decoder(arch, latent_dim, d_in, decoder_width(likelihood, d_in) // d_in,
                                      rng, **net)
+        if decoder_mean != "linear" or sigma_range is not None:
+            if likelihood == "bernoulli":
+                raise InputError("decoder_mean and sigma_range shape a Gaussian decoder's output; "
+                                 "a Bernoulli decoder outputs logits")
+            head = GaussianHead(d_in, likelihood == "gaussian-learned", decoder_mean, sigma_range)
+            self.decoder = Sequential([*self.decoder.layers, head])   # no params: same keys
         self.params, self.grads = joint_params(self.encoder, self.decoder)
 
     # -- the three parts ----------------------------------------------------------------------
