@@ -31,6 +31,11 @@ def _parser():
     t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned"], default=None,
                    help="decoder distribution (default: bernoulli; gaussian-learned for frey; "
                         "gaussian (MSE) for --model ae)")
+    t.add_argument("--decoder-mean", choices=["linear", "sigmoid"], default=None,
+                   help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
+    t.add_argument("--sigma-min", type=float, default=None, help="gaussian-learned: floor on the decoder's sigma")
+    t.add_argument("--sigma-max", type=float, default=None,
+                   help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid")
     t.add_argument("--sigma", type=float, default=0.1, help="fixed decoder std for --likelihood gaussian (VAE)")
     t.add_argument("--hidden", type=int, nargs="+", default=[400], help="MLP hidden layer sizes")
     t.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (--arch conv)")
@@ -104,7 +109,10 @@ def cmd_train(a):
     common = dict(d_in=data.x_train.shape[1], hidden=a.hidden, latent_dim=a.latent_dim,
                   likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
                   channels=a.channels, image_shape=data.image_shape)
-    model = VAE(sigma=a.sigma, **common) if a.model == "vae" else Autoencoder(**common)
+    gaussian_vae = a.model == "vae" and likelihood != "bernoulli"
+    head = dict(decoder_mean=a.decoder_mean or ("sigmoid" if gaussian_vae and a.dataset == "frey" else "linear"),
+                sigma_range=None if a.sigma_min is None else (a.sigma_min, a.sigma_max))
+    model = VAE(sigma=a.sigma, **common, **head) if a.model == "vae" else Autoencoder(**common)
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")
     out.mkdir(parents=True, exist_ok=True)
     run = {"dataset": a.dataset, "binarize": binarize, "seed": a.seed, "epochs": a.epochs,
