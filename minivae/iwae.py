@@ -65,6 +65,16 @@ from .losses import LOG_2PI
 from .sampler import sigma_from_log_var
 
 
+def effective_sample_size(log_w):
+    r"""How many of the k samples carry the weight: 1 / sum_s w~_s^2, per example: shape (N,).
+
+    log_w : ndarray of shape (k, N);  w~ = softmax over the k samples = w_s / sum_t w_t.
+    k when all weights are equal (q = p(z|x) makes every w_s = p(x)), near 1 when one dominates.
+    """
+    w_tilde = np.exp(log_w - logsumexp(log_w, axis=0))                   # (k, N)
+    return 1.0 / np.sum(w_tilde * w_tilde, axis=0)
+
+
 class IWAEParts(NamedTuple):
     r"""Per-example values averaged over the batch, in nats.
 
@@ -110,7 +120,8 @@ class ImportanceWeighted:
         beta weighs log p(z) - log q(z|x) inside the weights,
             log w_s = log p(x|z_s) + beta ( log p(z_s) - log q(z_s|x) ),
         so that k = 1 is the beta-weighted ELBO (KL warm-up works as for the VAE).
-        Returns IWAEParts(loss, reconstruction, kl), floats in nats per example.
+        Returns IWAEParts(loss, reconstruction, kl), floats in nats per example; the log
+        weights stay in self.log_w (k, N).
         """
         m, k = self.model, self.k
         L = m.latent_dim
@@ -135,6 +146,7 @@ class ImportanceWeighted:
         log_w = log_px_z + beta * (log_pz - log_qz)                        # (k, N)
         lse = logsumexp(log_w, axis=0)                                     # (N,)
         bound = lse - np.log(k)                                            # L_k per example
+        self.log_w = log_w                                                 # kept for diagnostics
         self._c = np.exp(log_w - lse) / n                                  # c = w~ / N   (k, N)
         self._mu, self._log_var, self._eps, self._z = mu, log_var, eps, z
         self._out, self._x_rows, self._x, self._beta = out, x_rows, x, beta

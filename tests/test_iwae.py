@@ -11,7 +11,7 @@ from minivae import VAE, Autoencoder
 from minivae import linear_gaussian as lg
 from minivae.errors import InputError
 from minivae.gradcheck import assert_model_gradients_match
-from minivae.iwae import ImportanceWeighted
+from minivae.iwae import ImportanceWeighted, effective_sample_size
 from kinks import model_kink_margin
 
 seeds = st.integers(0, 2**32 - 1)
@@ -112,24 +112,15 @@ def test_k_copies_of_one_sample_give_the_one_sample_bound(seed, k):
 # -- the exact linear-Gaussian model (probabilistic PCA) -----------------------------------------
 
 def _linear_vae(seed, d=6, latent=2, sigma=0.5, encoder_noise=0.0):
-    r"""A VAE whose decoder is the linear-Gaussian model x = W z + b + sigma noise, with W's
-    columns orthogonal, so the true posterior p(z|x) = N(cov W^T (x - b) / sigma^2, cov)
-    has a diagonal cov = (I + W^T W / sigma^2)^{-1}: the linear encoder can be set to it
-    exactly (then perturbed by encoder_noise). Returns (vae, x (20, d), exact log p(x) (20,))."""
+    r"""The linear-Gaussian model x = W z + b + sigma noise as a VAE (linear_gaussian.as_vae),
+    with W's columns orthogonal, so that the encoder is exactly the posterior p(z|x); then
+    perturbed by encoder_noise. Returns (vae, x (20, d), exact log p(x) (20,))."""
     rng = np.random.default_rng(seed)
-    vae = VAE(d, hidden=[], latent_dim=latent, likelihood="gaussian", sigma=sigma, rng=rng,
-              dtype=np.float64)
     q, _ = np.linalg.qr(rng.standard_normal((d, latent)))
     W = q * rng.uniform(0.5, 2.0, latent)                               # (D, L), W^T W diagonal
     b = rng.standard_normal(d)
-    vae.params["decoder.0.W"][...], vae.params["decoder.0.b"][...] = W.T, b
-    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma**2)
-    enc_W, enc_b = vae.params["encoder.0.W"], vae.params["encoder.0.b"]  # (D, 2L), (2L,)
-    enc_W[...] = 0.0
-    enc_W[:, :latent] = W @ cov / sigma**2
-    enc_b[:latent] = -b @ W @ cov / sigma**2
-    enc_b[latent:] = np.log(np.diag(cov))
-    enc_W += encoder_noise * rng.standard_normal(enc_W.shape)
+    vae = lg.as_vae(W, b, sigma)
+    vae.params["encoder.0.W"] += encoder_noise * rng.standard_normal((d, 2 * latent))
     x = lg.sample(20, W, b, sigma, rng)
     return vae, x, lg.log_marginal(x, W, b, sigma)
 
@@ -138,7 +129,10 @@ def _linear_vae(seed, d=6, latent=2, sigma=0.5, encoder_noise=0.0):
 def test_with_the_true_posterior_as_q_every_weight_is_p_x_and_the_bound_is_exact(seed, k):
     vae, x, exact = _linear_vae(seed % 1000)
     eps = np.random.default_rng(seed).standard_normal((k, len(x), 2))
-    assert_allclose(-ImportanceWeighted(vae, k).loss(x, eps=eps).loss, exact.mean(), rtol=1e-10)
+    objective = ImportanceWeighted(vae, k)
+    assert_allclose(-objective.loss(x, eps=eps).loss, exact.mean(), rtol=1e-10)
+    assert_allclose(objective.log_w, np.broadcast_to(exact, (k, len(x))), rtol=1e-10)
+    assert_allclose(effective_sample_size(objective.log_w), k, rtol=1e-8)
 
 
 def test_bound_rises_with_k_towards_the_exact_log_likelihood():
@@ -245,3 +239,8 @@ def test_command_line_trains_on_iwae_and_records_objective_and_k(tmp_path, capsy
     assert main(["train", "--out", str(out), "--epochs", "1", "--model", "ae", "--objective", "iwae",
                  "--quiet", "--no-figures"]) == 2
     assert "needs a VAE" in capsys.readouterr().err
+
+
+def test_effective_sample_size_is_one_when_one_weight_dominates():
+    log_w = np.array([[0.0, -3.0], [-800.0, -3.0], [-900.0, -3.0]])     # (k=3, N=2)
+    assert_allclose(effective_sample_size(log_w), [1.0, 3.0], rtol=1e-12)
