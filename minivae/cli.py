@@ -15,6 +15,7 @@ from . import checkpoint
 from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .download import DownloadError
+from .errors import InputError
 from .train import TrainingDiverged
 
 
@@ -33,9 +34,11 @@ def _parser():
                         "gaussian (MSE) for --model ae)")
     t.add_argument("--decoder-mean", choices=["linear", "sigmoid"], default=None,
                    help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
-    t.add_argument("--sigma-min", type=float, default=None, help="gaussian-learned: floor on the decoder's sigma")
+    t.add_argument("--sigma-min", type=float, default=None,
+                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey)")
     t.add_argument("--sigma-max", type=float, default=None,
-                   help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid")
+                   help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
+                        "(default: 1 for frey)")
     t.add_argument("--sigma", type=float, default=0.1, help="fixed decoder std for --likelihood gaussian (VAE)")
     t.add_argument("--hidden", type=int, nargs="+", default=[400], help="MLP hidden layer sizes")
     t.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (--arch conv)")
@@ -110,8 +113,11 @@ def cmd_train(a):
                   likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
                   channels=a.channels, image_shape=data.image_shape)
     gaussian_vae = a.model == "vae" and likelihood != "bernoulli"
+    if a.sigma_max is not None and a.sigma_min is None:
+        raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
     head = dict(decoder_mean=a.decoder_mean or ("sigmoid" if gaussian_vae and a.dataset == "frey" else "linear"),
-                sigma_range=None if a.sigma_min is None else (a.sigma_min, a.sigma_max))
+                sigma_range=(a.sigma_min, a.sigma_max) if a.sigma_min is not None else
+                            (0.01, 1.0) if likelihood == "gaussian-learned" and a.dataset == "frey" else None)
     model = VAE(sigma=a.sigma, **common, **head) if a.model == "vae" else Autoencoder(**common)
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")
     out.mkdir(parents=True, exist_ok=True)

@@ -87,3 +87,15 @@ def test_pictures_are_means_in_unit_interval_and_the_head_survives_a_checkpoint(
 def test_bad_head_settings_are_input_errors(kwargs, match):
     with pytest.raises(InputError, match=match):
         VAE(6, hidden=[5], latent_dim=2, **kwargs)
+
+
+def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default(tmp_path, capsys):
+    from minivae.cli import main
+
+    out = tmp_path / "frey"
+    assert main(["train", "--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+                 "--quiet", "--no-figures", "--out", str(out)]) == 0
+    model, _ = checkpoint.load(out / "checkpoint.npz")
+    assert model.config["decoder_mean"] == "sigmoid" and model.config["sigma_range"] == [0.01, 1.0]
+    assert main(["train", "--dataset", "frey", "--sigma-max", "2", "--epochs", "1", "--out", str(out)]) == 2
+    assert "--sigma-max needs --sigma-min" in capsys.readouterr().err
