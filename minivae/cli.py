@@ -35,7 +35,7 @@ def _parser():
     t.add_argument("--decoder-mean", choices=["linear", "sigmoid"], default=None,
                    help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
     t.add_argument("--sigma-min", type=float, default=None,
-                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey)")
+                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey; 0: no bound)")
     t.add_argument("--sigma-max", type=float, default=None,
                    help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
                         "(default: 1 for frey)")
@@ -116,7 +116,8 @@ def cmd_train(a):
     if a.sigma_max is not None and a.sigma_min is None:
         raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
     head = dict(decoder_mean=a.decoder_mean or ("sigmoid" if gaussian_vae and a.dataset == "frey" else "linear"),
-                sigma_range=(a.sigma_min, a.sigma_max) if a.sigma_min is not None else
+                sigma_range=None if a.sigma_min == 0 and a.sigma_max is None else
+                            (a.sigma_min, a.sigma_max) if a.sigma_min is not None else
                             (0.01, 1.0) if likelihood == "gaussian-learned" and a.dataset == "frey" else None)
     model = VAE(sigma=a.sigma, **common, **head) if a.model == "vae" else Autoencoder(**common)
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")

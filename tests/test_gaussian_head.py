@@ -89,7 +89,7 @@ def test_bad_head_settings_are_input_errors(kwargs, match):
         VAE(6, hidden=[5], latent_dim=2, **kwargs)
 
 
-def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default(tmp_path, capsys):
+def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default_and_sigma_min_0_unbounds_it(tmp_path, capsys):
     from minivae.cli import main
 
     out = tmp_path / "frey"
@@ -97,5 +97,8 @@ def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default(tm
                  "--quiet", "--no-figures", "--out", str(out)]) == 0
     model, _ = checkpoint.load(out / "checkpoint.npz")
     assert model.config["decoder_mean"] == "sigmoid" and model.config["sigma_range"] == [0.01, 1.0]
+    assert main(["train", "--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
+                 "--quiet", "--no-figures", "--sigma-min", "0", "--out", str(out)]) == 0
+    assert checkpoint.load(out / "checkpoint.npz")[0].config["sigma_range"] is None     # 0: no bound
     assert main(["train", "--dataset", "frey", "--sigma-max", "2", "--epochs", "1", "--out", str(out)]) == 2
     assert "--sigma-max needs --sigma-min" in capsys.readouterr().err
