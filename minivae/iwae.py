@@ -3,7 +3,7 @@ r"""The importance-weighted objective (IWAE; Burda, Grosse & Salakhutdinov 2016)
 For one example x and k samples z_s = mu + sigma * eps_s from q(z|x) (the encoder's):
 
     w_s   = p(x|z_s) p(z_s) / q(z_s|x)                        an importance weight
-    L_k   = E[ log (1/k) sum_{s=1..k} w_s ]                     (Burda et al., Eq. 8)
+    L_k   = E[ log (1/k) sum_{s=1..k} w_s ]                     (Burda et al. 2016)
 
 L_1 is the ELBO (blog Eq. 4) with a Monte Carlo KL; L_k <= L_{k+1} <= log p(x) in
 expectation, and L_k -> log p(x) as k -> infinity. Training on L_k trains the same model
@@ -148,8 +148,8 @@ class ImportanceWeighted:
         bound = lse - np.log(k)                                            # L_k per example
         self.log_w = log_w                                                 # kept for diagnostics
         self._c = np.exp(log_w - lse) / n                                  # c = w~ / N   (k, N)
-        self._mu, self._log_var, self._eps, self._z = mu, log_var, eps, z
-        self._out, self._x_rows, self._x, self._beta = out, x_rows, x, beta
+        self._log_var, self._eps, self._z = log_var, eps, z
+        self._out, self._x_rows, self._beta = out, x_rows, beta
         return IWAEParts(float(-np.mean(bound)), float(-np.mean(log_px_z)),
                          float(np.mean(log_qz - log_pz)))
 
