@@ -244,3 +244,12 @@ def test_command_line_trains_on_iwae_and_records_objective_and_k(tmp_path, capsy
 def test_effective_sample_size_is_one_when_one_weight_dominates():
     log_w = np.array([[0.0, -3.0], [-800.0, -3.0], [-900.0, -3.0]])     # (k=3, N=2)
     assert_allclose(effective_sample_size(log_w), [1.0, 3.0], rtol=1e-12)
+
+
+def test_iwae_gradient_matches_finite_differences_for_a_conv_vae():
+    rng = np.random.default_rng(0)
+    vae = VAE(64, latent_dim=2, arch="conv", channels=(2, 3), image_shape=(1, 8, 8),
+              activation="tanh", rng=rng, dtype=np.float64)
+    x, eps = rng.random((2, 64)), rng.standard_normal((3, 2, 2))
+    objective = ImportanceWeighted(vae, 3)
+    assert_model_gradients_match(objective, x, lambda: objective.loss(x, eps=eps).loss)
