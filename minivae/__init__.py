@@ -3,6 +3,7 @@ from .activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from .autoencoder import Autoencoder
 from .conv import Conv2D, Flatten, MaxPool2D, Reshape, Upsample2D
 from .gradcheck import numerical_gradient
+from .iwae import ImportanceWeighted
 from .layers import Dense, Sequential, glorot, he, mlp
 from .losses import (LossParts, bernoulli_nll, gaussian_nll, gaussian_nll_fixed,
                      kl_per_dimension, kl_standard_normal, mse)

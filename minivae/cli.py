@@ -15,6 +15,7 @@ from . import checkpoint
 from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .download import DownloadError
+from .errors import InputError
 from .train import TrainingDiverged
 
 
@@ -31,6 +32,13 @@ def _parser():
     t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned"], default=None,
                    help="decoder distribution (default: bernoulli; gaussian-learned for frey; "
                         "gaussian (MSE) for --model ae)")
+    t.add_argument("--decoder-mean", choices=["linear", "sigmoid"], default=None,
+                   help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
+    t.add_argument("--sigma-min", type=float, default=None,
+                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey; 0: no bound)")
+    t.add_argument("--sigma-max", type=float, default=None,
+                   help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
+                        "(default: 1 for frey)")
     t.add_argument("--sigma", type=float, default=0.1, help="fixed decoder std for --likelihood gaussian (VAE)")
     t.add_argument("--hidden", type=int, nargs="+", default=[400], help="MLP hidden layer sizes")
     t.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (--arch conv)")
@@ -40,6 +48,9 @@ def _parser():
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
+    t.add_argument("--objective", choices=["elbo", "iwae"], default="elbo",
+                   help="training objective: the ELBO, or the importance-weighted bound L_k")
+    t.add_argument("--k", type=int, default=5, help="importance samples per example for --objective iwae")
     t.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up from 0 to beta")
     t.add_argument("--binarize", choices=["dynamic", "none"], default=None,
                    help="dynamic binarization of the training data (default: dynamic for a "
@@ -83,7 +94,7 @@ def cmd_train(a):
     from .train import train
     from .vae import VAE
 
-    for name in ("epochs", "batch_size", "latent_dim"):
+    for name in ("epochs", "batch_size", "latent_dim", "k"):
         if getattr(a, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(a, name)}")
     if min(a.hidden) < 1 or min(a.channels) < 1:
@@ -101,11 +112,19 @@ def cmd_train(a):
     common = dict(d_in=data.x_train.shape[1], hidden=a.hidden, latent_dim=a.latent_dim,
                   likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
                   channels=a.channels, image_shape=data.image_shape)
-    model = VAE(sigma=a.sigma, **common) if a.model == "vae" else Autoencoder(**common)
+    gaussian_vae = a.model == "vae" and likelihood != "bernoulli"
+    if a.sigma_max is not None and a.sigma_min is None:
+        raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
+    head = dict(decoder_mean=a.decoder_mean or ("sigmoid" if gaussian_vae and a.dataset == "frey" else "linear"),
+                sigma_range=None if a.sigma_min == 0 and a.sigma_max is None else
+                            (a.sigma_min, a.sigma_max) if a.sigma_min is not None else
+                            (0.01, 1.0) if likelihood == "gaussian-learned" and a.dataset == "frey" else None)
+    model = VAE(sigma=a.sigma, **common, **head) if a.model == "vae" else Autoencoder(**common)
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")
     out.mkdir(parents=True, exist_ok=True)
     run = {"dataset": a.dataset, "binarize": binarize, "seed": a.seed, "epochs": a.epochs,
-           "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs}
+           "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs,
+           "objective": a.objective, "k": a.k if a.objective == "iwae" else None}
     x_test = _test_split(data, binarize)
     ckpt = out / "checkpoint.npz"
     saved = []                                     # epochs whose checkpoint this run wrote
@@ -122,7 +141,8 @@ def cmd_train(a):
     try:
         history = train(model, data.x_train, x_test, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
                         beta=a.beta, warmup_epochs=a.warmup_epochs, binarize_data=binarize, rng=rng,
-                        progress=not a.quiet, on_epoch=on_epoch)
+                        progress=not a.quiet, on_epoch=on_epoch,
+                        objective=a.objective, k=a.k)
     except TrainingDiverged as err:
         kept = (f"; the last good checkpoint (epoch {saved[-1]}) is {ckpt}" if saved
                 else "; no epoch finished, so no checkpoint was written")

@@ -82,10 +82,11 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     put("latent_scatter.png", plots.latent_scatter(vae2, x_test, data.y_test))
     put("manifold_mnist.png", plots.manifold(vae2, shape))
 
-    # Frey Face with a Gaussian decoder that learns its variance (K&W's continuous example).
+    # Frey Face with a Gaussian decoder that learns its variance (K&W's continuous example):
+    # sigmoid means (K&W App. C.2) and sigma bounded to [0.01, 1], the command line's defaults.
     frey = load_dataset("frey")
     vae_frey = VAE(frey.x_train.shape[1], [200], 2, likelihood="gaussian-learned", activation="tanh",
-                   rng=rng)
+                   rng=rng, decoder_mean="sigmoid", sigma_range=(0.01, 1.0))
     fit(vae_frey, frey.x_train, frey.x_test, False, n_epochs=10 * epochs if epochs_given else 300,
         batch_size=100)
     put("manifold_frey.png", plots.manifold(vae_frey, frey.image_shape, n=12))

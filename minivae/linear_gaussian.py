@@ -208,3 +208,34 @@ def kl_to_posterior(x, mu, log_var, W, b, sigma):
     mean, cov = posterior(x, W, b, sigma)
     cov_q = np.exp(log_var)[:, :, None] * np.eye(mu.shape[1])      # (N, L, L), diagonal
     return kl_gaussians(mu, cov_q, mean, cov)
+
+
+# -- the model as a minivae.VAE -------------------------------------------------------------------
+
+def as_vae(W, b, sigma, dtype=np.float64):
+    r"""The linear-Gaussian model as a ``minivae.VAE``, with the best encoder a diagonal q allows
+    when the posterior is diagonal.
+
+    W : ndarray of shape (D, L);  b : ndarray of shape (D,);  sigma : float > 0
+
+    No hidden layers: the decoder computes z W^T + b (its Dense weight is W^T) with a fixed
+    sigma, and the encoder is set to the true posterior's mean map and marginal variances,
+
+        q(z|x) = N( cov W^T (x - b) / sigma^2,  diag(cov) ),    cov = (I + W^T W / sigma^2)^{-1},
+
+    which is p(z|x) itself when W^T W is diagonal (orthogonal columns), and otherwise a
+    diagonal q with the right mean: log p(x) - ELBO = KL(q || p(z|x)) > 0.
+    """
+    from .vae import VAE
+
+    D, L = W.shape
+    vae = VAE(D, hidden=[], latent_dim=L, likelihood="gaussian", sigma=sigma, dtype=dtype)
+    vae.params["decoder.0.W"][...] = W.T                             # (L, D)
+    vae.params["decoder.0.b"][...] = b
+    cov = np.linalg.inv(_precision(W, sigma))                        # (L, L)
+    enc_W, enc_b = vae.params["encoder.0.W"], vae.params["encoder.0.b"]  # (D, 2L), (2L,)
+    enc_W[...] = 0.0
+    enc_W[:, :L] = W @ cov / sigma**2                                # mu = (x - b) W cov / sigma^2
+    enc_b[:L] = -b @ W @ cov / sigma**2
+    enc_b[L:] = np.log(np.diag(cov))                                 # log_var, the same for every x
+    return vae

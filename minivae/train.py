@@ -13,8 +13,9 @@ import time
 import numpy as np
 
 from .datasets import binarize
-from .errors import TrainingDiverged
+from .errors import InputError, TrainingDiverged
 from .evaluate import negative_elbo
+from .iwae import ImportanceWeighted
 from .optim import Adam
 
 
@@ -30,7 +31,7 @@ def kl_weight(step, steps_per_epoch, beta=1.0, warmup_epochs=0.0):
 
 def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0,
           warmup_epochs=0.0, binarize_data=False, seed=0, optimizer=None, progress=False,
-          on_epoch=None, rng=None):
+          on_epoch=None, rng=None, objective="elbo", k=5):
     r"""Train model (a VAE or an Autoencoder) on x_train; returns the history of the run.
 
     x_train : ndarray of shape (N, D), float in [0, 1] (grey values) or any real values
@@ -45,6 +46,10 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     optimizer : defaults to Adam(model.params, lr).
     on_epoch : called as on_epoch(epoch, history) after each epoch (e.g. to save a
                checkpoint); epoch is 1-based.
+    objective : "elbo" (model.loss) or "iwae", the importance-weighted bound L_k with k
+                samples per example (minivae.iwae; a VAE only). Its train_reconstruction and
+                train_kl are the ELBO's parts at the same k samples, so for "iwae"
+                train_loss <= train_reconstruction + beta train_kl. test_* stay the ELBO.
 
     Returns history : dict of per-epoch lists: train_loss, train_reconstruction, train_kl,
     test_loss, test_reconstruction, test_kl (None without x_test), beta, seconds.
@@ -52,6 +57,9 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     have written NaN into the parameters).
     """
     rng = np.random.default_rng(seed) if rng is None else rng
+    if objective not in ("elbo", "iwae"):
+        raise InputError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
+    loss_of = model if objective == "elbo" else ImportanceWeighted(model, k)   # loss, backward
     optimizer = Adam(model.params, lr=lr) if optimizer is None else optimizer
     n = len(x_train)
     steps_per_epoch = math.ceil(n / batch_size)
@@ -67,13 +75,13 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
             if binarize_data:
                 xb = binarize(xb, rng)
             beta_t = kl_weight(step, steps_per_epoch, beta, warmup_epochs)
-            parts = model.loss(xb, rng=rng, beta=beta_t)
+            parts = loss_of.loss(xb, rng=rng, beta=beta_t)
             if not math.isfinite(parts.loss):
                 raise TrainingDiverged(
                     f"the loss became {parts.loss} at epoch {epoch}, step {i + 1} "
                     f"(reconstruction {parts.reconstruction}, KL {parts.kl}); the parameters were "
                     "not updated with it. Try a smaller learning rate (--lr) or check the data.")
-            model.backward()
+            loss_of.backward()
             optimizer.step(model.grads)
             sums += len(xb) * np.array(parts)
             step += 1

@@ -16,6 +16,8 @@ import numpy as np
 
 from .checks import check_batch, check_fits, check_positive_int, check_sigma
 from .errors import InputError
+from .gaussian_head import GaussianHead
+from .layers import Sequential
 from .likelihoods import (VAE_LIKELIHOODS, check_likelihood, check_targets, decoder_width,
                           mean_image, nll, nll_target_gradient)
 from .losses import LossParts, kl_standard_normal
@@ -38,23 +40,34 @@ class VAE:
 
     The encoder is D -> hidden -> 2L (mu and log_var side by side);
     the decoder is L -> reversed(hidden) -> D (or 2D for "gaussian-learned").
+    decoder_mean, sigma_range : a Gaussian decoder's last layer (minivae.gaussian_head):
+        decoder_mean "sigmoid" squashes the means into (0, 1) (Kingma & Welling, App. C.2);
+        sigma_range (sigma_min, None) floors a learned sigma, (sigma_min, sigma_max) bounds it.
     """
 
     kind = "vae"
 
     def __init__(self, d_in=784, hidden=(400,), latent_dim=20, likelihood="bernoulli",
                  sigma=0.1, activation="relu", rng=None, dtype=np.float32, arch="mlp",
-                 channels=(32, 64), image_shape=None):
+                 channels=(32, 64), image_shape=None, decoder_mean="linear", sigma_range=None):
         check_likelihood(likelihood, VAE_LIKELIHOODS)
         self.config = {"kind": self.kind, "likelihood": likelihood, "sigma": check_sigma(sigma),
                        **network_config(d_in, hidden, latent_dim, activation, dtype, arch,
-                                        channels, image_shape)}
+                                        channels, image_shape),
+                       "decoder_mean": decoder_mean,
+                       "sigma_range": None if sigma_range is None else list(sigma_range)}
         self.d_in, self.latent_dim = self.config["d_in"], self.config["latent_dim"]
         self.likelihood, self.sigma, self.dtype = likelihood, self.config["sigma"], np.dtype(dtype)
         rng = np.random.default_rng(0) if rng is None else rng
         self.encoder, self.decoder = build_networks(
             self.config, 2 * self.latent_dim, decoder_width(likelihood, self.d_in) // self.d_in, rng)
         self.sampler = GaussianSampler()
+        if decoder_mean != "linear" or sigma_range is not None:
+            if likelihood == "bernoulli":
+                raise InputError("decoder_mean and sigma_range shape a Gaussian decoder's output; "
+                                 "a Bernoulli decoder outputs logits")
+            head = GaussianHead(self.d_in, likelihood == "gaussian-learned", decoder_mean, sigma_range)
+            self.decoder = Sequential([*self.decoder.layers, head])   # no params: same keys
         self.params, self.grads = joint_params(self.encoder, self.decoder)
         self._last = None                     # what backward needs from the last loss
 

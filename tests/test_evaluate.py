@@ -15,17 +15,9 @@ def _linear_vae(seed=0, d=6, latent=2, sigma=0.5, encoder_noise=0.0):
     (q = N(cov W^T (x - b) / sigma^2, diag(cov))), then perturbed by encoder_noise.
     """
     rng = np.random.default_rng(seed)
-    vae = VAE(d, hidden=[], latent_dim=latent, likelihood="gaussian", sigma=sigma, rng=rng,
-              dtype=np.float64)
-    W, b = vae.params["decoder.0.W"].T, vae.params["decoder.0.b"]      # x = W z + b + noise
-    b[...] = rng.standard_normal(d)
-    cov = np.linalg.inv(np.eye(latent) + W.T @ W / sigma**2)
-    enc_W, enc_b = vae.params["encoder.0.W"], vae.params["encoder.0.b"]  # (D, 2L), (2L,)
-    enc_W[...] = 0.0
-    enc_W[:, :latent] = W @ cov / sigma**2
-    enc_b[:latent] = -b @ W @ cov / sigma**2
-    enc_b[latent:] = np.log(np.diag(cov))
-    enc_W += encoder_noise * rng.standard_normal(enc_W.shape)
+    W, b = rng.uniform(-1, 1, (d, latent)), rng.standard_normal(d)   # x = W z + b + noise
+    vae = lg.as_vae(W, b, sigma)
+    vae.params["encoder.0.W"] += encoder_noise * rng.standard_normal((d, 2 * latent))
     x = lg.sample(20, W, b, sigma, rng)
     return vae, x
 

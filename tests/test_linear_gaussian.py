@@ -176,3 +176,15 @@ def test_samples_have_the_marginal_mean_and_covariance():
     assert x.shape == (n, 3)
     assert np.all(np.abs(x.mean(0) - b) < 4 * se_mean)
     assert np.all(np.abs(np.cov(x.T) - C) < 4 * se_cov)
+
+
+def test_as_vae_decodes_w_z_plus_b_and_encodes_the_posterior_mean_and_marginal_variances():
+    rng = np.random.default_rng(0)
+    W, b, sigma = rng.standard_normal((5, 3)), rng.standard_normal(5), 0.7
+    vae = lg.as_vae(W, b, sigma)
+    x, z = rng.standard_normal((4, 5)), rng.standard_normal((4, 3))
+    mean, cov = lg.posterior(x, W, b, sigma)
+    mu, log_var = vae.encode(x)
+    assert_allclose(vae.decode(z), z @ W.T + b, rtol=1e-12)
+    assert_allclose(mu, mean, rtol=1e-10, atol=1e-12)
+    assert_allclose(np.exp(log_var), np.broadcast_to(np.diag(cov), (4, 3)), rtol=1e-10)

@@ -1,0 +1,180 @@
+r"""The importance-weighted objective (IWAE; Burda, Grosse & Salakhutdinov 2016).
+
+For one example x and k samples z_s = mu + sigma * eps_s from q(z|x) (the encoder's):
+
+    w_s   = p(x|z_s) p(z_s) / q(z_s|x)                        an importance weight
+    L_k   = E[ log (1/k) sum_{s=1..k} w_s ]                     (Burda et al. 2016)
+
+L_1 is the ELBO (blog Eq. 4) with a Monte Carlo KL; L_k <= L_{k+1} <= log p(x) in
+expectation, and L_k -> log p(x) as k -> infinity. Training on L_k trains the same model
+(encoder, decoder, prior) as the VAE; only the objective changes: the decoder is asked to
+explain x well on average over k posterior guesses, weighted by how good each guess is.
+
+``ImportanceWeighted(model, k)`` wraps a VAE and offers the model's training interface:
+``loss(x, rng=None, eps=None, beta=1.0)`` and ``backward(need_dx=False)``, which fills
+``model.grads``.
+
+The gradient, derived by hand (one example n of a batch of N; c, w~ are held fixed)
+------------------------------------------------------------------------------------
+The loss is the batch mean  Loss = -1/N sum_n [ logsumexp_s(log w_sn) - log k ].
+
+1. Through logsumexp:  d logsumexp_s(a_s) / d a_s = exp(a_s) / sum_t exp(a_t) = softmax_s(a)_s,
+   so with the normalized weights w~_sn = w_sn / sum_t w_tn = softmax over s of log w_sn,
+
+       dLoss / d log w_sn  =  -w~_sn / N  =:  -c_sn.
+
+   Every remaining step differentiates  Loss = sum_{s,n} c_sn (-log w_sn)  with c fixed:
+   the k one-sample losses -log w_s, weighted by how much each sample explains x.
+
+2. -log w = -log p(x|z) + beta [ log q(z|x) - log p(z) ]      (beta = 1 is L_k; see loss()).
+
+   - log p(x|z_s): the decoder, in one batched pass over the k*N rows (s, n); the
+     likelihood's own gradient of -log p(x|z) per row, times c_sn.
+   - log p(z) = -||z||^2 / 2 - L/2 log(2 pi)          so  d(-log p(z))/dz = z.
+   - log q(z|x) = -1/2 sum_j [ (z_j - mu_j)^2 / sigma_j^2 + log_var_j + log(2 pi) ]
+     depends on mu and log_var twice: through z = mu + sigma eps, and by itself:
+         d log q / dz        = -(z - mu) / sigma^2 = -eps / sigma
+         d log q / dmu       = +(z - mu) / sigma^2 = +eps / sigma          (z held fixed)
+         d log q / dlog_var  = -1/2 + (z - mu)^2 / (2 sigma^2) = (eps^2 - 1) / 2
+
+3. The path through z, via the sampler (dz/dmu = 1, dz/dlog_var = eps sigma / 2), and
+   the direct terms, summed over the k samples:
+
+       dz_sn       = c_sn [ d(-log p(x|z))/dz + beta z - beta eps / sigma ]
+       dmu_n       = sum_s [ dz_sn + c_sn beta eps_sn / sigma_n ]
+       dlog_var_n  = sum_s [ dz_sn eps_sn sigma_n / 2 + c_sn beta (eps_sn^2 - 1) / 2 ]
+
+   (log q's two paths partly cancel: its total contribution is 0 to dmu and
+   -beta sum_s c_sn / 2 = -beta / (2N) to dlog_var, because with eps fixed
+   log q = -1/2 sum_j (eps_j^2 + log_var_j + log 2 pi). The code keeps both paths
+   visible, as derived; the tests check the sum against finite differences.)
+
+   Then the encoder's backward pass maps (dmu, dlog_var) to its parameters (and to x).
+   For k = 1, c = 1/N and this is exactly the gradient of the one-sample ELBO with a Monte
+   Carlo KL:  -log p(x|z) + beta (log q(z|x) - log p(z)).
+"""
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .checks import check_batch
+from .errors import InputError
+from .likelihoods import check_targets, nll, nll_per_example, nll_target_gradient
+from .losses import LOG_2PI
+from .sampler import sigma_from_log_var
+
+
+def effective_sample_size(log_w):
+    r"""How many of the k samples carry the weight: 1 / sum_s w~_s^2, per example: shape (N,).
+
+    log_w : ndarray of shape (k, N);  w~ = softmax over the k samples = w_s / sum_t w_t.
+    k when all weights are equal (q = p(z|x) makes every w_s = p(x)), near 1 when one dominates.
+    """
+    w_tilde = np.exp(log_w - logsumexp(log_w, axis=0))                   # (k, N)
+    return 1.0 / np.sum(w_tilde * w_tilde, axis=0)
+
+
+class IWAEParts(NamedTuple):
+    r"""Per-example values averaged over the batch, in nats.
+
+    loss : -L_k, the negative importance-weighted bound.
+    reconstruction : the ELBO's first part at the same samples, -log p(x|z_s) averaged
+                     over the k samples (unweighted).
+    kl : the ELBO's Monte Carlo KL at the same samples, log q(z_s|x) - log p(z_s), averaged
+         over the k samples.
+
+    reconstruction + beta kl is the negative of the k-sample-average one-sample ELBO, so
+    loss <= reconstruction + beta kl for every draw of eps (Jensen: log of a mean >= mean
+    of logs); the difference is how much the importance weighting tightened the bound.
+    For k = 1 they are equal.
+    """
+    loss: float
+    reconstruction: float
+    kl: float
+
+
+class ImportanceWeighted:
+    r"""The negative importance-weighted bound -L_k of a VAE, and its gradient.
+
+    model : a VAE (its encoder, sampler, decoder, likelihood, sigma and latent_dim are used)
+    k : number of importance samples per example, k >= 1 (k = 1 is the ELBO with a
+        Monte Carlo KL)
+
+    eps, z : ndarray of shape (k, N, L);  log_w, w_tilde : ndarray of shape (k, N)
+    """
+
+    def __init__(self, model, k):
+        if getattr(model, "kind", None) != "vae":
+            raise InputError("the importance-weighted objective needs a VAE (an autoencoder "
+                             f"defines no q(z|x) or p(z)); got {type(model).__name__}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InputError(f"k (importance samples per example) must be an integer >= 1; got {k!r}")
+        self.model, self.k = model, int(k)
+        self.params, self.grads = model.params, model.grads
+
+    def loss(self, x, rng=None, eps=None, beta=1.0):
+        r"""-L_k for the batch x (N, D), with k samples z_s per example.
+
+        Pass rng (a numpy Generator) to draw eps, or eps (k, N, L) to fix the noise.
+        beta weighs log p(z) - log q(z|x) inside the weights,
+            log w_s = log p(x|z_s) + beta ( log p(z_s) - log q(z_s|x) ),
+        so that k = 1 is the beta-weighted ELBO (KL warm-up works as for the VAE).
+        Returns IWAEParts(loss, reconstruction, kl), floats in nats per example; the log
+        weights stay in self.log_w (k, N).
+        """
+        m, k = self.model, self.k
+        L = m.latent_dim
+        x = check_batch(x, m.d_in, dtype=m.dtype)
+        check_targets(x, m.likelihood)
+        n = len(x)
+        if eps is None:
+            if rng is None:
+                raise InputError("ImportanceWeighted.loss needs rng (a numpy Generator) or eps")
+            eps = rng.standard_normal((k, n, L), dtype=m.dtype)
+        elif np.shape(eps) != (k, n, L):
+            raise InputError(f"eps must have shape (k, N, L) = {(k, n, L)}; got {np.shape(eps)}")
+        h = m.encoder.forward(x)                                           # (N, 2L)
+        mu, log_var = h[:, :L], h[:, L:]                                   # (N, L) each
+        z = m.sampler.forward(np.broadcast_to(mu, eps.shape),              # z_s = mu + sigma eps_s
+                              np.broadcast_to(log_var, eps.shape), eps=eps)  # (k, N, L)
+        out = m.decoder.forward(z.reshape(k * n, L))                       # one pass: (kN, width)
+        x_rows = np.broadcast_to(x, (k, n, x.shape[1])).reshape(k * n, -1)  # row (s, n) -> x_n
+        log_px_z = -nll_per_example(out, x_rows, m.likelihood, m.sigma).reshape(k, n)
+        log_pz = -0.5 * np.sum(z * z + LOG_2PI, axis=-1)                   # log N(z; 0, I)  (k, N)
+        log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)     # log N(z; mu, sigma^2)
+        log_w = log_px_z + beta * (log_pz - log_qz)                        # (k, N)
+        lse = logsumexp(log_w, axis=0)                                     # (N,)
+        bound = lse - np.log(k)                                            # L_k per example
+        self.log_w = log_w                                                 # kept for diagnostics
+        self._c = np.exp(log_w - lse) / n                                  # c = w~ / N   (k, N)
+        self._log_var, self._eps, self._z = log_var, eps, z
+        self._out, self._x_rows, self._beta = out, x_rows, beta
+        return IWAEParts(float(-np.mean(bound)), float(-np.mean(log_px_z)),
+                         float(np.mean(log_qz - log_pz)))
+
+    def backward(self, need_dx=False):
+        r"""Fill model.grads with d(-L_k)/d(params) for the last call to loss (derivation above).
+
+        Returns dx (N, D), the gradient with respect to the input, if need_dx: through the
+        encoder, plus the direct term from x being the decoder's target in all k rows.
+        """
+        m, k, c, beta = self.model, self.k, self._c, self._beta
+        n, L = c.shape[1], m.latent_dim
+        eps, z = self._eps, self._z
+        sigma = sigma_from_log_var(self._log_var)                          # (N, L)
+        # -log p(x|z) per row: nll() gives the gradient of the mean over the kN rows, i.e.
+        # each row's own gradient / (kN); row (s, n) weighs c_sn, so rescale by kN c_sn.
+        _, dout = nll(self._out, self._x_rows, m.likelihood, m.sigma)      # (kN, width)
+        row_weight = (k * n * c).reshape(k * n, 1)
+        dz = m.decoder.backward(dout * row_weight).reshape(k, n, L)        # c d(-log p(x|z))/dz
+        dz += c[..., None] * beta * z                                      # -log p(z):  c beta z
+        dz -= c[..., None] * beta * eps / sigma                            # +log q, path via z
+        dmu, dlog_var = m.sampler.backward(dz)                             # (k, N, L) each
+        dmu = dmu.sum(axis=0) + np.sum(c[..., None] * beta * eps, axis=0) / sigma   # log q direct
+        dlog_var = dlog_var.sum(axis=0) + np.sum(c[..., None] * beta * (eps * eps - 1) / 2, axis=0)
+        dx = m.encoder.backward(np.concatenate([dmu, dlog_var], axis=1), need_dx=need_dx)
+        if need_dx:
+            dtarget = nll_target_gradient(self._out, self._x_rows, m.likelihood, m.sigma)
+            dx += np.sum((dtarget * row_weight).reshape(k, n, -1), axis=0)  # x_n is in k rows
+        return dx
