@@ -420,6 +420,9 @@ def _read_zip(zf, path, with_state):
     # really holds: a configuration whose model is bigger than them is refused before the
     # model is built, and every array's shape and dtype are checked before it is read.
     dtype = np.dtype(config.get("dtype", "float32"))
+    for name, (shape, dt) in headers.items():
+        if name.startswith(("param/", "optim/")) and dt != dtype:
+            raise CheckpointError(f"{path}: array {name!r} has dtype {dt}; the configuration says {dtype}")
     declared = sum(math.prod(shape) * dt.itemsize for name, (shape, dt) in headers.items()
                    if name.startswith("param/"))
     if declared != parameter_count(config) * dtype.itemsize:

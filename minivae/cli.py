@@ -25,7 +25,7 @@ import numpy as np
 from . import checkpoint
 from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .errors import CheckpointError, InputError, MinivaeError, TrainingDiverged
+from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
 
 IMAGE_SHAPES = {"mnist-subset": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
                 "frey": (1, 28, 20)}
@@ -183,6 +183,20 @@ def _test_split(data, binarize):
     return fixed_binarization(data.x_test, TEST_BINARIZATION_SEED) if binarize else data.x_test
 
 
+def _load_data(name, data_dir):
+    """load_dataset, with its complaints about the user's data files as DataError.
+
+    Transitional: datasets.py still raises ValueError / FileNotFoundError for a bad or
+    missing file; once it raises DataError this is just load_dataset.
+    """
+    try:
+        return load_dataset(name, data_dir)
+    except MinivaeError:
+        raise
+    except (ValueError, FileNotFoundError) as err:
+        raise DataError(str(err)) from err
+
+
 def _checkpoint_path(arg):
     path = Path(arg)
     return path / "checkpoint.npz" if path.is_dir() else path
@@ -293,7 +307,7 @@ def cmd_train(a):
             raise CheckpointError(f"no checkpoint at {ckpt} to resume")
         with RunLock(out):
             return _train_locked(a, out, ckpt, None)
-    data = load_dataset(s["dataset"], a.data_dir)
+    data = _load_data(s["dataset"], a.data_dir)
     out.mkdir(parents=True, exist_ok=True)
     with RunLock(out):
         _refuse_existing_run(out, a.overwrite)          # again, now that the folder is ours
@@ -317,7 +331,7 @@ def _train_locked(a, out, ckpt, fresh):
     if fresh is None:                                   # --resume
         model, history, optimizer, rng = checkpoint.load_for_resume(ckpt)
         run = _check_run(history.get("run"), ckpt)
-        data = load_dataset(run["dataset"], a.data_dir)
+        data = _load_data(run["dataset"], a.data_dir)
         _check_data_fits(model, data, run["dataset"], ckpt)
         run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
         history.pop("run")
@@ -436,15 +450,18 @@ def cmd_evaluate(a):
     path = _checkpoint_path(a.checkpoint)
     model, history = checkpoint.load(path)
     run = history.get("run", {})
+    for field, ok in (("dataset", lambda v: v in DATASETS), ("binarize", lambda v: isinstance(v, bool))):
+        if field in run and not ok(run[field]):
+            raise CheckpointError(f"{path}: the stored run setting {field!r} is invalid ({run[field]!r})")
     dataset = a.dataset or run.get("dataset")
     if dataset not in DATASETS:
         raise InputError(f"{path} does not record its dataset; pass --dataset")
     if a.iw_samples and model.kind != "vae":
         raise InputError("--iw-samples needs a VAE: an autoencoder defines no p(x)")
-    data = load_dataset(dataset, a.data_dir)
+    data = _load_data(dataset, a.data_dir)
     _check_data_fits(model, data, dataset, path)
     binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind == "vae")
-    x = _test_split(data, binarize is True)
+    x = _test_split(data, binarize)
     if a.n_examples is not None:
         x = x[:a.n_examples]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -468,7 +485,7 @@ def cmd_evaluate(a):
         if a.iw_samples:
             print(f"  log p(x) IW-{a.iw_samples:<5d}{ll:9.2f}  (ELBO gap {parts.loss + ll:.2f})")
     else:
-        print(f"{dataset} test set, {len(x)} examples, autoencoder (no ELBO):")
+        print(f"{dataset} test set, {len(x)} examples, autoencoder:")
         print(f"  reconstruction loss {parts.reconstruction:9.2f}  ({_ae_loss_name(model)})")
     return 0
 
@@ -503,6 +520,7 @@ def cmd_figures(a):
     from .figures import MAX_FIGURE_EPOCHS, make_all_figures
     _at_least("epochs", a.epochs, 1, MAX_FIGURE_EPOCHS)
     _at_least("seed", a.seed, 0)
+    _load_data(a.dataset, a.data_dir)                   # a bad data file: one line, before any training
     for path in make_all_figures(a.out, dataset=a.dataset, data_dir=a.data_dir, epochs=a.epochs, seed=a.seed):
         print(f"wrote {path}")
     return 0
