@@ -38,7 +38,7 @@ def negative_elbo(model, x, seed=0, batch_size=1000):
 
 def _check_positive_int(name, value):
     if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-        raise InputError(f"{name} must be an integer >= 1; got {value!r}")
+        raise InputError(f"{name} must be an integer, at least 1; got {value!r}")
 
 
 def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
