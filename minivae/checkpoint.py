@@ -23,7 +23,7 @@ shape and dtype are read from its .npy header and checked against what the confi
 implies (so a 200-byte file cannot make minivae allocate 373 GiB); the configuration's
 types and ranges are checked before a model is built; parameters must be finite.
 """
-import errno
+import inspect
 import json
 import math
 import os
@@ -156,12 +156,11 @@ def check_config(config):
         sigma = config.get("sigma", 1.0)
         need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
              f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
-    known = {"kind", "d_in", "hidden", "latent_dim", "likelihood", "activation", "dtype", "arch",
-             "channels", "image_shape", "sigma"}
-    for field, v in config.items():                  # fields added by newer versions: scalars only
-        if field not in known:
-            need(v is None or isinstance(v, (bool, str)) or _is_real(v), field,
-                 "a JSON scalar (a finite number, a string, a boolean or null)")
+    parameters = inspect.signature(MODELS[kind]).parameters
+    for field in config:
+        if field != "kind" and (field not in parameters or field == "rng"):
+            raise InputError(f"config field {field!r} is not a setting of {MODELS[kind].__name__} "
+                             "(a checkpoint of another minivae version?)")
     return config
 
 
@@ -280,7 +279,8 @@ def _dumps(value, what):
 
 
 class writing:
-    """Context manager: an OSError raised while writing path names path (e.g. a full disk)."""
+    """Context manager: an OSError raised while writing path names path (e.g. a full disk),
+    not its temporary file nor nothing."""
 
     def __init__(self, path):
         self.path = Path(path)
@@ -289,7 +289,9 @@ class writing:
         return self.path
 
     def __exit__(self, kind, err, tb):
-        if isinstance(err, OSError) and err.filename is None:
+        temporary = err.filename is not None and Path(str(err.filename)).name.startswith(
+            f".{self.path.name}.") if isinstance(err, OSError) else False
+        if isinstance(err, OSError) and (err.filename is None or temporary):
             raise OSError(err.errno, f"{err.strerror or err} (while writing {self.path})",
                           str(self.path)) from err
         return False

@@ -27,6 +27,7 @@ from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
 
+TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
 IMAGE_SHAPES = {"mnist-subset": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
                 "frey": (1, 28, 20)}
 TRAIN_DEFAULTS = dict(dataset="mnist-subset", model="vae", arch="mlp", likelihood=None, sigma=0.1,
@@ -295,7 +296,7 @@ def cmd_train(a):
         s = _settings(a)
         config = _model_config(s)
         checkpoint.check_config(config)
-        checkpoint.check_fits_in_memory(config, batch_size=s["batch_size"], what="the model these options ask for")
+        checkpoint.check_fits_in_memory(config, batch_size=min(s["batch_size"], TRAIN_SIZES[s["dataset"]]), what="the model these options ask for")
         out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
         ckpt = out / "checkpoint.npz"
         if out.exists() and not out.is_dir():
@@ -333,8 +334,11 @@ def _train_locked(a, out, ckpt, fresh):
         run = _check_run(history.get("run"), ckpt)
         data = _load_data(run["dataset"], a.data_dir)
         _check_data_fits(model, data, run["dataset"], ckpt)
-        run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
         history.pop("run")
+        if a.epochs is not None and a.epochs < len(history["train_loss"]):
+            raise InputError(f"--epochs {a.epochs} is before epoch {len(history['train_loss'])}, which "
+                             f"{ckpt} has already reached; give a later epoch to train further")
+        run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
         _clear_figures(out)                             # they belonged to an earlier epoch
         _write_history(out / "history.json", {"run": run, **history})   # as the checkpoint says
         done = len(history["train_loss"])

@@ -118,6 +118,7 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     _check_options(epochs, batch_size, lr, beta, warmup_epochs)
     lr_schedule = check_lr_schedule(lr_schedule)
     x_train = check_batch(x_train, model.d_in)
+    x_test = None if x_test is None else check_batch(x_test, model.d_in, name="x_test")
     rng = np.random.default_rng(seed) if rng is None else rng
     optimizer = Adam(model.params, lr=lr) if optimizer is None else optimizer
     n = len(x_train)

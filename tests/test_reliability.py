@@ -358,3 +358,34 @@ def test_a_bug_keeps_its_traceback(monkeypatch):
     monkeypatch.setitem(minivae.cli.COMMANDS, "sample", broken)
     with pytest.raises(ValueError, match="broadcast"):
         main(["sample", "x.npz"])
+
+
+def test_a_configuration_field_the_model_does_not_take_is_refused(tmp_path, good):
+    for field in ({"foo": 1}, {"rng": 3}, {"foo": {"a": 1}}):
+        with pytest.raises(CheckpointError, match="is not a setting of VAE"):
+            checkpoint.load(_with(tmp_path, good[1], config=_config(good[1], **field)))
+
+
+def test_resume_cannot_go_back_before_the_epoch_reached(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--epochs", "2", *TINY, "--no-figures"]) == 0
+    before = (out / "checkpoint.npz").read_bytes()
+    assert main(["train", "--resume", str(out), "--epochs", "1"]) == 2
+    assert "is before epoch 2" in capsys.readouterr().err
+    assert (out / "checkpoint.npz").read_bytes() == before
+
+
+def test_a_batch_larger_than_the_data_is_not_refused_as_too_big(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "r"), "--epochs", "1", "--hidden", "8", "--latent-dim", "2",
+                 "--batch-size", "100000000", "--quiet", "--no-figures"]) == 0
+
+
+def test_an_unwritable_sample_path_is_one_line_naming_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--epochs", "1", *TINY, "--no-figures"]) == 0
+    capsys.readouterr()
+    target = tmp_path / "file" / "s.png"
+    (tmp_path / "file").write_text("not a folder")
+    assert main(["sample", str(out), "--out", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "file" in err
