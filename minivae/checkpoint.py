@@ -157,10 +157,15 @@ def check_config(config):
         need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
              f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
     parameters = inspect.signature(MODELS[kind]).parameters
-    for field in config:
+    checked = {"kind", "d_in", "hidden", "latent_dim", "likelihood", "activation", "dtype", "arch",
+               "channels", "image_shape", "sigma"}
+    for field, v in config.items():
         if field != "kind" and (field not in parameters or field == "rng"):
             raise InputError(f"config field {field!r} is not a setting of {MODELS[kind].__name__} "
                              "(a checkpoint of another minivae version?)")
+        if field not in checked:               # a setting added later and not checked above
+            need(v is None or isinstance(v, (bool, str)) or _is_real(v), field,
+                 "a JSON scalar (a finite number, a string, a boolean or null)")
     return config
 
 
@@ -255,6 +260,8 @@ def save(path, model, history=None, optimizer=None, rng=None):
                      len(history["train_loss"]).
     """
     history = history or {}
+    if not all(np.isfinite(p).all() for p in model.params.values()):
+        raise InputError(f"refusing to write {path}: the model's parameters hold NaN or Inf")
     arrays = {"format": np.array(FORMAT), "config": np.array(_dumps(model.config, "the configuration")),
               "history": np.array(_dumps(history, "the history"))}
     arrays.update({f"param/{k}": v for k, v in model.params.items()})

@@ -389,3 +389,14 @@ def test_an_unwritable_sample_path_is_one_line_naming_it(tmp_path, capsys):
     assert main(["sample", str(out), "--out", str(target)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "file" in err
+
+
+def test_a_model_with_nan_parameters_is_never_saved_over_a_good_checkpoint(tmp_path):
+    model = VAE(12, [5], 2)
+    path = tmp_path / "m.npz"
+    checkpoint.save(path, model)
+    before = path.read_bytes()
+    model.params["decoder.0.b"][0] = np.nan
+    with pytest.raises(InputError, match="NaN or Inf"):
+        checkpoint.save(path, model)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
