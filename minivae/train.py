@@ -68,9 +68,12 @@ def check_lr_schedule(lr_schedule):
     return [(int(n), r) for n, r in stages]
 
 
-def _check_options(epochs, batch_size, lr, beta, warmup_epochs):
+def _check_options(epochs, batch_size, lr, beta, warmup_epochs, seed):
     def integer(v):
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if not (integer(seed) and seed >= 0):
+        raise InputError(f"seed must be an integer >= 0; got {seed!r}")
 
     if not (integer(epochs) and epochs >= 0):
         raise InputError(f"epochs must be an integer >= 0; got {epochs!r}")
@@ -115,7 +118,7 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     loss become NaN or Inf. The model and the optimizer are then put back as they were at
     the end of the last complete epoch (or the start), so no non-finite number is left in them.
     """
-    _check_options(epochs, batch_size, lr, beta, warmup_epochs)
+    _check_options(epochs, batch_size, lr, beta, warmup_epochs, seed)
     lr_schedule = check_lr_schedule(lr_schedule)
     x_train = check_batch(x_train, model.d_in)
     x_test = None if x_test is None else check_batch(x_test, model.d_in, name="x_test")

@@ -140,7 +140,7 @@ def test_learning_rate_follows_the_stages_and_keeps_the_last_rate():
                                 dict(epochs=-1), dict(lr=float("inf")), dict(lr=0.0), dict(beta=float("nan")),
                                 dict(warmup_epochs=float("inf")), dict(lr_schedule=[]),
                                 dict(lr_schedule=[(0, 1e-3)]), dict(lr_schedule=[(2, float("nan"))]),
-                                dict(lr_schedule="fast")])
+                                dict(lr_schedule="fast"), dict(seed=-1), dict(seed=1.5)])
 def test_bad_training_options_raise_input_error(subset, kw):
     with pytest.raises(InputError):
         train(VAE(784, [8], 2), subset[0][:50], **kw)
