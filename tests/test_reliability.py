@@ -306,6 +306,12 @@ def test_sigterm_during_training_leaves_a_resumable_run_and_no_leftovers(tmp_pat
     r = _run("train", "--resume", str(out), "--epochs", str(done + 1), "--quiet", "--no-figures")
     assert r.returncode == 0, r.stderr
     assert len(json.loads((out / "history.json").read_text())["train_loss"]) == done + 1
+    whole = tmp_path / "whole"                                      # never interrupted
+    r = _run("train", "--out", str(whole), "--epochs", str(done + 1), *TINY, "--no-figures")
+    assert r.returncode == 0, r.stderr
+    (a, ha), (b, hb) = checkpoint.load(out / "checkpoint.npz"), checkpoint.load(whole / "checkpoint.npz")
+    assert ha["test_loss"] == hb["test_loss"] and ha["train_loss"] == hb["train_loss"]
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
 def test_sigkill_leaves_the_last_checkpoint_and_the_next_start_cleans_up(tmp_path):
