@@ -206,7 +206,7 @@ def test_negative_elbo_with_batch_size_zero_is_an_input_error():
     (["train", "--likelihood", "gaussian", "--sigma", "1e-30"], "--sigma must be"),
     (["train", "--adam-eps", "0"], "--adam-eps"),
     (["train", "--lr", "1e300"], "--lr must be"),
-    (["train", "--hidden", "1000000"], "GiB of memory"),
+    (["train", "--hidden", "100000000"], "GiB of memory"),
     (["train", "--latent-dim", "100000000"], "GiB of memory"),
     (["train", "--seed", "-1"], "--seed must be at least 0"),
     (["train", "--schedule-stages", "3"], "needs --recipe"),
