@@ -68,7 +68,17 @@ def memory_budget():
 
 
 def parameter_count(config):
-    """How many numbers the model of a (checked) config has, computed without building it."""
+    """How many numbers the model of a (checked) config has, computed without building it.
+
+    VAE and Autoencoder are counted here; another model class (a new kind in MODELS) must
+    offer a ``parameter_count(config)`` static method, or its checkpoints are refused.
+    """
+    if config["kind"] not in ("vae", "ae"):
+        count = getattr(MODELS[config["kind"]], "parameter_count", None)
+        if count is None:
+            raise InputError(f"cannot check the size of a {config['kind']!r} model before building it "
+                             f"({MODELS[config['kind']].__name__} has no parameter_count)")
+        return count(config)
     d_in, latent = config["d_in"], config["latent_dim"]
     out_enc = 2 * latent if config["kind"] == "vae" else latent
     per_pixel = 2 if config["likelihood"] == "gaussian-learned" else 1
@@ -89,7 +99,9 @@ def training_bytes(config, batch_size=0):
     and scratch, float64 initialisation, plus the activations of one batch."""
     itemsize = np.dtype(config.get("dtype", "float32")).itemsize
     params = parameter_count(config)
-    if config.get("arch", "mlp") == "mlp":
+    if config["kind"] not in ("vae", "ae"):                       # no layout known: twice the input
+        widths = 3 * config.get("d_in", 1) + 2 * params // max(1, config.get("d_in", 1))
+    elif config.get("arch", "mlp") == "mlp":
         widths = config["d_in"] * 3 + 2 * sum(config["hidden"]) + 4 * config["latent_dim"]
     else:
         c, h, w = config["image_shape"]
@@ -114,6 +126,20 @@ def _is_real(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _plain(v, depth=0):
+    """A JSON value a model setting may be: null, a boolean, a string of at most 100 characters,
+    a finite number (integers within +-MAX_SIZE), or a list of at most 64 of these (depth <= 2)."""
+    if v is None or isinstance(v, bool):
+        return True
+    if isinstance(v, str):
+        return len(v) <= 100
+    if _is_int(v):
+        return -MAX_SIZE <= v <= MAX_SIZE
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return isinstance(v, list) and depth < 2 and len(v) <= 64 and all(_plain(x, depth + 1) for x in v)
+
+
 def check_config(config):
     """Check a model configuration's keys, types and ranges before anything is built.
 
@@ -132,15 +158,23 @@ def check_config(config):
     def size(v):
         return _is_int(v) and 1 <= v <= MAX_SIZE
 
+    parameters = inspect.signature(MODELS[kind]).parameters
+    for field, v in config.items():
+        if field != "kind" and (field not in parameters or field == "rng"):
+            raise InputError(f"config field {field!r} is not a setting of {MODELS[kind].__name__} "
+                             "(a checkpoint of another minivae version?)")
+        need(_plain(v), field, "JSON scalars or (nested) lists of at most 64 of them, numbers finite "
+                               "and integers within +-2^31")
+    need(config.get("dtype", "float32") in DTYPES, "dtype", f"one of {DTYPES}")
+    if kind not in ("vae", "ae"):           # checked by its own class (parameter_count, constructor)
+        return config
     for field in ("d_in", "latent_dim"):
         need(size(config.get(field)), field, f"an integer in [1, {MAX_SIZE}]")
     hidden = config.get("hidden", [400])
-    need(isinstance(hidden, list) and len(hidden) <= 64 and all(size(h) for h in hidden), "hidden",
-         "a list of at most 64 positive integers")
+    need(isinstance(hidden, list) and all(size(h) for h in hidden), "hidden", "a list of positive integers")
     need(config.get("likelihood", LIKELIHOODS[kind][0]) in LIKELIHOODS[kind], "likelihood",
          f"one of {LIKELIHOODS[kind]}")
     need(config.get("activation", "relu") in ACTIVATIONS, "activation", f"one of {ACTIVATIONS}")
-    need(config.get("dtype", "float32") in DTYPES, "dtype", f"one of {DTYPES}")
     need(config.get("arch", "mlp") in ("mlp", "conv"), "arch", "'mlp' or 'conv'")
     channels = config.get("channels", [32, 64])
     need(isinstance(channels, list) and len(channels) == 2 and all(size(c) for c in channels),
@@ -156,16 +190,6 @@ def check_config(config):
         sigma = config.get("sigma", 1.0)
         need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
              f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
-    parameters = inspect.signature(MODELS[kind]).parameters
-    checked = {"kind", "d_in", "hidden", "latent_dim", "likelihood", "activation", "dtype", "arch",
-               "channels", "image_shape", "sigma"}
-    for field, v in config.items():
-        if field != "kind" and (field not in parameters or field == "rng"):
-            raise InputError(f"config field {field!r} is not a setting of {MODELS[kind].__name__} "
-                             "(a checkpoint of another minivae version?)")
-        if field not in checked:               # a setting added later and not checked above
-            need(v is None or isinstance(v, (bool, str)) or _is_real(v), field,
-                 "a JSON scalar (a finite number, a string, a boolean or null)")
     return config
 
 

@@ -26,7 +26,8 @@ def negative_elbo(model, x, seed=0, batch_size=1000):
     One z per example, drawn with a Generator seeded by seed, so the number is repeatable.
     For an Autoencoder it is the reconstruction loss (kl = 0). Returns LossParts.
     """
-    _check_positive_int("batch_size", batch_size)
+    if not (isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size >= 1):
+        raise InputError(f"batch_size must be an integer, at least 1; got {batch_size!r}")
     rng = np.random.default_rng(seed)
     x = check_batch(x, model.d_in)
     sums = np.zeros(3)
@@ -34,11 +35,6 @@ def negative_elbo(model, x, seed=0, batch_size=1000):
         xb = x[start:start + batch_size]
         sums += len(xb) * np.array(model.loss(xb, rng=rng))
     return LossParts(*(float(v) for v in sums / len(x)))
-
-
-def _check_positive_int(name, value):
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-        raise InputError(f"{name} must be an integer, at least 1; got {value!r}")
 
 
 def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
@@ -53,10 +49,10 @@ def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
     which made k = 1000 on MNIST's test set 1.6x faster than chunks of 16384 rows (50 MB).
     """
     if model.kind != "vae":
-        raise InputError("the importance-weighted log-likelihood needs a VAE (an autoencoder "
+        raise ValueError("the importance-weighted log-likelihood needs a VAE (an autoencoder "
                          "defines no p(x)); got a model of kind " + repr(model.kind))
-    _check_positive_int("k (the number of importance samples)", k)
-    _check_positive_int("max_rows", max_rows)
+    if k < 1:
+        raise ValueError(f"k (the number of importance samples) must be at least 1; got {k}")
     rng = np.random.default_rng(seed)
     x = check_batch(x, model.d_in, dtype=model.dtype)
     L = model.latent_dim

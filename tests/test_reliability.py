@@ -406,3 +406,19 @@ def test_a_model_with_nan_parameters_is_never_saved_over_a_good_checkpoint(tmp_p
     with pytest.raises(InputError, match="NaN or Inf"):
         checkpoint.save(path, model)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_a_model_kind_without_a_size_formula_is_refused_before_it_is_built(tmp_path, good, monkeypatch):
+    built = []
+
+    class Other(VAE):
+        kind = "other"
+
+        def __init__(self, **kw):
+            built.append(kw)
+            super().__init__(**kw)
+
+    monkeypatch.setitem(checkpoint.MODELS, "other", Other)
+    with pytest.raises(CheckpointError, match="cannot check the size of a 'other' model"):
+        checkpoint.load(_with(tmp_path, good[1], config=_config(good[1], kind="other")))
+    assert built == []
