@@ -159,8 +159,9 @@ def check_config(config):
         return _is_int(v) and 1 <= v <= MAX_SIZE
 
     parameters = inspect.signature(MODELS[kind]).parameters
+    takes_any = any(p.kind == p.VAR_KEYWORD for p in parameters.values())
     for field, v in config.items():
-        if field != "kind" and (field not in parameters or field == "rng"):
+        if field != "kind" and (field == "rng" or (field not in parameters and not takes_any)):
             raise InputError(f"config field {field!r} is not a setting of {MODELS[kind].__name__} "
                              "(a checkpoint of another minivae version?)")
         need(_plain(v), field, "JSON scalars or (nested) lists of at most 64 of them, numbers finite "
