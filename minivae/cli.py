@@ -382,9 +382,9 @@ def _train_locked(a, out, ckpt, fresh):
                         lr_schedule=run["lr_schedule"], progress=not a.quiet, on_epoch=on_epoch,
                         history=history)
     except TrainingDiverged as err:
-        kept = (f"; the last good checkpoint of this run is {ckpt} (epoch {saved[-1]})" if saved
-                else "; no epoch finished, so this run wrote no checkpoint")
-        raise TrainingDiverged(f"{err}{kept}") from None
+        kept = (f"Saved: the last good checkpoint of this run is {ckpt} (epoch {saved[-1]})." if saved
+                else "Nothing saved: no epoch finished, so this run wrote no checkpoint.")
+        raise TrainingDiverged(f"{err} {kept}") from None
     except KeyboardInterrupt:
         where = (f"the last checkpoint of this run is {ckpt} (epoch {saved[-1]}); continue with "
                  f"`python -m minivae train --resume {out}`" if saved else "no epoch finished, nothing was saved")
