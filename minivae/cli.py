@@ -1,12 +1,23 @@
 """The command line: python -m minivae {train, evaluate, sample, figures}.
 
-Every command prints one clear line (and exits with status 2) for bad arguments, missing
-files, corrupt checkpoints or failed downloads, instead of a traceback.
+A user's mistake (a bad option, a missing or corrupt file, a failed download, a diverged
+run) prints one line, `minivae COMMAND: error: ...`, and exits with status 2. These are
+minivae's own error types (errors.MinivaeError) and OSErrors about a named file; anything
+else is a bug and keeps its traceback. Ctrl-C or SIGTERM exits with status 130 after saying
+how to resume.
+
+A run folder (--out) holds one run: checkpoint.npz (the source of truth: parameters,
+optimizer and random state, history), history.json (written from it after every epoch) and
+the figures of that checkpoint. An existing run is never replaced without --overwrite, and
+a lock file (.minivae.lock) keeps two trainings out of one folder.
 """
 import argparse
 import json
 import math
+import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,65 +25,95 @@ import numpy as np
 from . import checkpoint
 from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .download import DownloadError
-from .errors import InputError
-from .train import TrainingDiverged
+from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
 
+TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
+IMAGE_SHAPES = {"mnist-subset": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
+                "frey": (1, 28, 20)}
+TRAIN_DEFAULTS = dict(dataset="mnist-subset", model="vae", arch="mlp", likelihood=None, sigma=0.1,
+                      hidden=[400], channels=[32, 64], activation="relu", latent_dim=20, epochs=10,
+                      batch_size=128, lr=1e-3, adam_eps=1e-8, beta=1.0, warmup_epochs=0.0,
+                      binarize=None, seed=0, schedule_stages=None, objective="elbo", k=5,
+                      decoder_mean=None, sigma_min=None, sigma_max=None)
+# Burda, Grosse & Salakhutdinov (2016), Table 1, one stochastic layer: 784-200-200-50 tanh,
+# Bernoulli decoder, dynamically binarized MNIST, Adam(0.9, 0.999, eps 1e-4), batch 20,
+# 3^i epochs at lr 0.001 10^(-i/7), i = 0..7.
+RECIPES = {"burda2016": dict(dataset="mnist", model="vae", arch="mlp", likelihood="bernoulli",
+                             hidden=[200, 200], latent_dim=50, activation="tanh", binarize="dynamic",
+                             batch_size=20, adam_eps=1e-4, schedule_stages=8)}
+# What --resume may change: the rest belongs to the run being continued.
+RESUME_OPTIONS = {"epochs", "data_dir", "quiet", "no_figures", "resume"}
+RUN_FILES = ("checkpoint.npz", "history.json")
+LOCK = ".minivae.lock"
+MAX_SAMPLES = 1024                  # a 32 x 32 grid; more is not a readable picture
+MAX_IW_SAMPLES = 1_000_000
 
 
 def _parser():
     p = argparse.ArgumentParser(prog="minivae", description="Autoencoders and VAEs from scratch in NumPy.")
     sub = p.add_subparsers(dest="command", required=True)
+    d = TRAIN_DEFAULTS
 
-    t = sub.add_parser("train", help="train a VAE or autoencoder; writes checkpoint, history and figures",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    t.add_argument("--dataset", choices=DATASETS, default="mnist-subset")
-    t.add_argument("--model", choices=["vae", "ae"], default="vae")
-    t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
-    t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned"], default=None,
-                   help="decoder distribution (default: bernoulli; gaussian-learned for frey; "
-                        "gaussian (MSE) for --model ae)")
-    t.add_argument("--decoder-mean", choices=["linear", "sigmoid"], default=None,
+    t = sub.add_parser("train", help="train a VAE or autoencoder; writes checkpoint, history and figures")
+    t.add_argument("--dataset", choices=DATASETS, help=f"default: {d['dataset']}")
+    t.add_argument("--model", choices=["vae", "ae"], help="default: vae")
+    t.add_argument("--arch", choices=["mlp", "conv"], help="default: mlp")
+    t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned", "mse"],
+                   help="decoder distribution (default: bernoulli; gaussian-learned for frey); "
+                        "--model ae takes mse (Eq. 2, its default) or bernoulli")
+    t.add_argument("--decoder-mean", choices=["linear", "sigmoid"],
                    help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
-    t.add_argument("--sigma-min", type=float, default=None,
+    t.add_argument("--sigma-min", type=float,
                    help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey; 0: no bound)")
-    t.add_argument("--sigma-max", type=float, default=None,
+    t.add_argument("--sigma-max", type=float,
                    help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
                         "(default: 1 for frey)")
-    t.add_argument("--sigma", type=float, default=0.1, help="fixed decoder std for --likelihood gaussian (VAE)")
-    t.add_argument("--hidden", type=int, nargs="+", default=[400], help="MLP hidden layer sizes")
-    t.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (--arch conv)")
-    t.add_argument("--activation", choices=["relu", "tanh", "leaky_relu", "sigmoid"], default="relu")
-    t.add_argument("--latent-dim", type=int, default=20)
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term")
-    t.add_argument("--objective", choices=["elbo", "iwae"], default="elbo",
-                   help="training objective: the ELBO, or the importance-weighted bound L_k")
-    t.add_argument("--k", type=int, default=5, help="importance samples per example for --objective iwae")
-    t.add_argument("--warmup-epochs", type=float, default=0.0, help="linear KL warm-up from 0 to beta")
-    t.add_argument("--binarize", choices=["dynamic", "none"], default=None,
+    t.add_argument("--sigma", type=float, help=f"fixed decoder std for --likelihood gaussian (VAE); "
+                   f"default {d['sigma']}, range [{checkpoint.SIGMA_RANGE[0]:g}, {checkpoint.SIGMA_RANGE[1]:g}]")
+    t.add_argument("--hidden", type=int, nargs="+", help="MLP hidden layer sizes (default: 400)")
+    t.add_argument("--channels", type=int, nargs=2, help="conv channels (--arch conv; default: 32 64)")
+    t.add_argument("--activation", choices=["relu", "tanh", "leaky_relu", "sigmoid"], help="default: relu")
+    t.add_argument("--latent-dim", type=int, help=f"default: {d['latent_dim']}")
+    t.add_argument("--epochs", type=int, help=f"the epoch to train up to (default: {d['epochs']}; "
+                   "a recipe's schedule length)")
+    t.add_argument("--batch-size", type=int, help=f"default: {d['batch_size']}")
+    t.add_argument("--lr", type=float, help=f"Adam's learning rate (default: {d['lr']})")
+    t.add_argument("--adam-eps", type=float, help=f"Adam's epsilon (default: {d['adam_eps']})")
+    t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
+    t.add_argument("--warmup-epochs", type=float, help="linear KL warm-up from 0 to beta (default: 0)")
+    t.add_argument("--objective", choices=["elbo", "iwae"],
+                   help="training objective: the ELBO (default), or the importance-weighted bound L_k")
+    t.add_argument("--k", type=int, help="importance samples per example for --objective iwae (default: 5)")
+    t.add_argument("--binarize", choices=["dynamic", "none"],
                    help="dynamic binarization of the training data (default: dynamic for a "
                         "Bernoulli VAE, none otherwise)")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, help="default: 0")
+    t.add_argument("--recipe", choices=sorted(RECIPES),
+                   help="a published setup; options given explicitly override it. burda2016: "
+                        "784-200-200-50 tanh VAE on MNIST, batch 20, Adam eps 1e-4, 3^i epochs at "
+                        "lr 0.001*10^(-i/7), i=0..7 (3,280 epochs)")
+    t.add_argument("--schedule-stages", type=int, metavar="S",
+                   help="with --recipe burda2016: run only stages i=0..S-1 (default 8; 4 gives 40 epochs)")
+    t.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN (or checkpoint "
+                   "file RUN) where it stopped; only --epochs, --data-dir, --quiet, --no-figures may be given")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     t.add_argument("--data-dir", default=None, help="folder with IDX files (else $MINIVAE_DATA, else a cache)")
     t.add_argument("--out", default=None, help="output folder (default runs/DATASET-MODEL)")
     t.add_argument("--no-figures", action="store_true")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="test negative ELBO, its parts, and an importance-weighted log p(x)")
-    e.add_argument("checkpoint")
+    e.add_argument("checkpoint", help="a checkpoint file or a run folder")
     e.add_argument("--iw-samples", type=int, default=0, metavar="K", help="importance samples (0: skip)")
     e.add_argument("--n-examples", type=int, default=None, help="use only the first N test examples")
     e.add_argument("--dataset", choices=DATASETS, default=None, help="default: the one it was trained on")
     e.add_argument("--data-dir", default=None)
     e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--json", action="store_true", help="machine-readable output")
+    e.add_argument("--json", action="store_true", help="machine-readable output (strict JSON)")
 
     s = sub.add_parser("sample", help="draw samples z ~ N(0, I) and decode them into a PNG grid")
-    s.add_argument("checkpoint")
-    s.add_argument("--n", type=int, default=64)
+    s.add_argument("checkpoint", help="a checkpoint file or a run folder")
+    s.add_argument("--n", type=int, default=64, help=f"how many (1 to {MAX_SAMPLES})")
     s.add_argument("--out", default="samples.png")
     s.add_argument("--seed", type=int, default=0)
 
@@ -85,123 +126,448 @@ def _parser():
     return p
 
 
+# ---------------------------------------------------------------------------- option checks
+
+def _at_least(name, value, low=1, high=None):
+    if value is not None and (value < low or (high is not None and value > high)):
+        limit = f"at least {low}" + ("" if high is None else f" and at most {high:,}")
+        raise InputError(f"--{name.replace('_', '-')} must be {limit}; got {value}")
+
+
+def _finite(name, value, positive=False, low=None, high=None):
+    low = low if low is not None else 0.0
+    ok = math.isfinite(value) and (value > low if positive and low == 0 else value >= low)
+    if not (ok and (high is None or value <= high)):
+        what = f"a finite number {'>' if positive and low == 0 else '>='} {low:g}"
+        what += "" if high is None else f" and <= {high:g}"
+        raise InputError(f"--{name.replace('_', '-')} must be {what}; got {value}")
+
+
+def _settings(a):
+    """The training settings: recipe, then explicit options, over the defaults."""
+    given = {k: v for k, v in vars(a).items() if k in TRAIN_DEFAULTS and v is not None}
+    if a.recipe is None and a.schedule_stages is not None:
+        raise InputError("--schedule-stages needs --recipe burda2016 (it shortens the recipe's schedule)")
+    recipe = RECIPES.get(a.recipe, {})
+    if recipe and "lr" in given:
+        raise InputError(f"--lr cannot be combined with --recipe {a.recipe}: its schedule sets the "
+                         "learning rate (shorten it with --schedule-stages or --epochs)")
+    s = {**TRAIN_DEFAULTS, **recipe, **given}
+    for name in ("batch_size", "latent_dim", "k"):
+        _at_least(name, s[name])
+    _at_least("epochs", s["epochs"])
+    _at_least("seed", s["seed"], 0)
+    _at_least("schedule_stages", s["schedule_stages"], 1, 12)
+    if min(s["hidden"]) < 1 or min(s["channels"]) < 1:
+        raise InputError(f"--hidden and --channels sizes must be at least 1; got {s['hidden']} and {s['channels']}")
+    _finite("lr", s["lr"], positive=True, high=1e6)
+    _finite("adam_eps", s["adam_eps"], positive=True)
+    _finite("beta", s["beta"])
+    _finite("warmup_epochs", s["warmup_epochs"])
+    _finite("sigma", s["sigma"], positive=True, low=checkpoint.SIGMA_RANGE[0], high=checkpoint.SIGMA_RANGE[1])
+    s["likelihood"] = s["likelihood"] or ("mse" if s["model"] == "ae" else
+                                          "gaussian-learned" if s["dataset"] == "frey" else "bernoulli")
+    if s["model"] == "ae" and s["likelihood"] not in ("mse", "bernoulli"):
+        raise InputError(f"--model ae takes --likelihood mse (Eq. 2) or bernoulli, not {s['likelihood']}")
+    if s["model"] == "vae" and s["likelihood"] == "mse":
+        raise InputError("--likelihood mse is the autoencoder's loss (Eq. 2); a VAE's fixed-sigma "
+                         "Gaussian decoder is --likelihood gaussian")
+    if s["objective"] == "iwae" and s["model"] != "vae":
+        raise InputError("--objective iwae needs a VAE: an autoencoder defines no p(x) to bound")
+    s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
+    s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] == "vae" and s["likelihood"] == "bernoulli")
+                                       else "none")) == "dynamic"
+    s["lr_schedule"] = None
+    if s["schedule_stages"] is not None:
+        from .train import burda_schedule
+        s["lr_schedule"] = burda_schedule(s["schedule_stages"])
+        if "epochs" not in given:
+            s["epochs"] = sum(n for n, _ in s["lr_schedule"])
+    return s
+
+
+def _gaussian_head(s):
+    """(decoder_mean, sigma_range) of a Gaussian VAE decoder (minivae.gaussian_head).
+
+    Frey Face defaults to Kingma & Welling's decoder: sigmoid means in (0, 1) and, for a
+    learned variance, sigma bounded to [0.01, 1] (which kept sigma sane and gave the best
+    test ELBO; see the README's Frey Face results).
+    """
+    if s["sigma_max"] is not None and s["sigma_min"] is None:
+        raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
+    for name in ("sigma_min", "sigma_max"):
+        if s[name] is not None:
+            _finite(name, s[name], high=checkpoint.SIGMA_RANGE[1])
+    if s["sigma_min"] is not None and s["sigma_max"] is not None and not s["sigma_min"] < s["sigma_max"]:
+        raise InputError(f"--sigma-min must be below --sigma-max; got {s['sigma_min']} and {s['sigma_max']}")
+    gaussian_vae = s["model"] == "vae" and s["likelihood"] in ("gaussian", "gaussian-learned")
+    frey = gaussian_vae and s["dataset"] == "frey"
+    learned = gaussian_vae and s["likelihood"] == "gaussian-learned"
+    if not gaussian_vae and (s["decoder_mean"] not in (None, "linear") or s["sigma_min"] is not None):
+        raise InputError("--decoder-mean, --sigma-min and --sigma-max shape a VAE's Gaussian decoder")
+    if not learned and s["sigma_min"] is not None:
+        raise InputError("--sigma-min and --sigma-max bound a learned sigma: use --likelihood gaussian-learned")
+    decoder_mean = s["decoder_mean"] or ("sigmoid" if frey else "linear")
+    if s["sigma_min"] == 0 and s["sigma_max"] is None:
+        sigma_range = None
+    elif s["sigma_min"] is not None:
+        sigma_range = [s["sigma_min"], s["sigma_max"]]
+    else:
+        sigma_range = [0.01, 1.0] if learned and frey else None
+    return decoder_mean, sigma_range
+
+
+def _model_config(s):
+    """The model's config (as VAE.config / Autoencoder.config) from the settings, not yet built."""
+    shape = IMAGE_SHAPES[s["dataset"]]
+    config = {"kind": s["model"], "d_in": math.prod(shape), "hidden": list(s["hidden"]),
+              "latent_dim": s["latent_dim"], "likelihood": s["likelihood"], "activation": s["activation"],
+              "dtype": "float32", "arch": s["arch"], "channels": list(s["channels"]), "image_shape": list(shape)}
+    if s["model"] == "vae":
+        config.update(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"])
+    return config
+
+
 def _test_split(data, binarize):
     return fixed_binarization(data.x_test, TEST_BINARIZATION_SEED) if binarize else data.x_test
 
 
+def _load_data(name, data_dir):
+    """load_dataset, with its complaints about the user's data files as DataError.
+
+    Transitional: datasets.py still raises ValueError / FileNotFoundError for a bad or
+    missing file; once it raises DataError this is just load_dataset.
+    """
+    try:
+        return load_dataset(name, data_dir)
+    except MinivaeError:
+        raise
+    except (ValueError, FileNotFoundError) as err:
+        raise DataError(str(err)) from err
+
+
+def _checkpoint_path(arg):
+    path = Path(arg)
+    return path / "checkpoint.npz" if path.is_dir() else path
+
+
+# ---------------------------------------------------------------------------- the run folder
+
+class RunLock:
+    """Exclusive use of a run folder: a lock file created with O_EXCL holding our pid.
+
+    A lock whose process is gone (a killed run) is stale and taken over.
+    """
+
+    def __init__(self, folder):
+        self.path = Path(folder) / LOCK
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                pid = _lock_owner(self.path)
+                if pid is None or _alive(pid):
+                    who = "another training" + ("" if pid is None else f" (process {pid})")
+                    raise InputError(f"{who} is writing into {self.path.parent}; wait for it to finish or "
+                                     f"choose another --out (if none is running, delete {self.path})") from None
+                self.path.unlink(missing_ok=True)                # left by a run that was killed
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise InputError(f"could not lock {self.path.parent}; another training is starting there")
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+        return False
+
+
+def _lock_owner(path):
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale_temporaries(out):
+    """Remove the .*.tmp files an earlier, killed run left in its folder (we hold the lock)."""
+    for tmp in out.glob(".*.tmp"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
+
+
+def _clear_run_files(out):
+    """Remove the files of the run in out (checkpoint, history, figures), nothing else."""
+    from .figures import RUN_FIGURES
+    for name in (*RUN_FILES, *RUN_FIGURES):
+        (out / name).unlink(missing_ok=True)
+
+
+def _clear_figures(out):
+    from .figures import RUN_FIGURES
+    for name in RUN_FIGURES:
+        (out / name).unlink(missing_ok=True)
+
+
+def _write_history(path, history):
+    with checkpoint.writing(path):
+        text = json.dumps(history, indent=1, allow_nan=False)
+        with atomic_file(path, "w") as f:
+            f.write(text)
+
+
+# ---------------------------------------------------------------------------- train
+
 def cmd_train(a):
+    if a.resume is not None:
+        given = sorted(f"--{k.replace('_', '-')}" for k, v in vars(a).items()
+                       if k not in RESUME_OPTIONS and k != "command" and v not in (None, False))
+        if given:
+            raise InputError(f"--resume continues a run with its own settings; {', '.join(given)} cannot be "
+                             "given with it (only --epochs, --data-dir, --quiet, --no-figures)")
+        _at_least("epochs", a.epochs)
+        ckpt = _checkpoint_path(a.resume)
+        out = ckpt.parent
+    else:
+        s = _settings(a)
+        config = _model_config(s)
+        checkpoint.check_config(config)
+        checkpoint.check_fits_in_memory(config, batch_size=min(s["batch_size"], TRAIN_SIZES[s["dataset"]]), what="the model these options ask for")
+        out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
+        ckpt = out / "checkpoint.npz"
+        if out.exists() and not out.is_dir():
+            raise InputError(f"--out {out} is a file, not a folder")
+        _refuse_existing_run(out, a.overwrite)
+
+    if a.resume is not None:
+        if not ckpt.is_file():
+            raise CheckpointError(f"no checkpoint at {ckpt} to resume")
+        with RunLock(out):
+            return _train_locked(a, out, ckpt, None)
+    data = _load_data(s["dataset"], a.data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        _refuse_existing_run(out, a.overwrite)          # again, now that the folder is ours
+        return _train_locked(a, out, ckpt, (s, config, data))
+
+
+def _refuse_existing_run(out, overwrite):
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not overwrite:
+        raise InputError(f"{out} already holds a run ({', '.join(existing)}); pass --overwrite to replace "
+                         f"it, --resume {out} to continue it, or choose another --out")
+
+
+def _train_locked(a, out, ckpt, fresh):
     from .autoencoder import Autoencoder
+    from .fast_optim import FastAdam
     from .train import train
     from .vae import VAE
 
-    for name in ("epochs", "batch_size", "latent_dim", "k"):
-        if getattr(a, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1; got {getattr(a, name)}")
-    if min(a.hidden) < 1 or min(a.channels) < 1:
-        raise ValueError(f"--hidden and --channels sizes must be at least 1; got {a.hidden} and {a.channels}")
-    if not (math.isfinite(a.lr) and a.lr > 0 and math.isfinite(a.beta) and a.beta >= 0
-            and math.isfinite(a.sigma) and a.sigma > 0 and a.warmup_epochs >= 0):
-        raise ValueError(f"--lr and --sigma must be positive, --beta and --warmup-epochs non-negative, "
-                         f"all finite; got lr={a.lr}, sigma={a.sigma}, beta={a.beta}, "
-                         f"warmup-epochs={a.warmup_epochs}")
-    data = load_dataset(a.dataset, a.data_dir)
-    likelihood = a.likelihood or ("gaussian" if a.model == "ae" else
-                                  "gaussian-learned" if a.dataset == "frey" else "bernoulli")
-    binarize = (a.binarize or ("dynamic" if (a.model == "vae" and likelihood == "bernoulli") else "none")) == "dynamic"
-    rng = np.random.default_rng(a.seed)            # the one Generator: initialisation, then training
-    common = dict(d_in=data.x_train.shape[1], hidden=a.hidden, latent_dim=a.latent_dim,
-                  likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
-                  channels=a.channels, image_shape=data.image_shape)
-    gaussian_vae = a.model == "vae" and likelihood != "bernoulli"
-    if a.sigma_max is not None and a.sigma_min is None:
-        raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
-    head = dict(decoder_mean=a.decoder_mean or ("sigmoid" if gaussian_vae and a.dataset == "frey" else "linear"),
-                sigma_range=None if a.sigma_min == 0 and a.sigma_max is None else
-                            (a.sigma_min, a.sigma_max) if a.sigma_min is not None else
-                            (0.01, 1.0) if likelihood == "gaussian-learned" and a.dataset == "frey" else None)
-    model = VAE(sigma=a.sigma, **common, **head) if a.model == "vae" else Autoencoder(**common)
-    out = Path(a.out or f"runs/{a.dataset}-{a.model}")
-    out.mkdir(parents=True, exist_ok=True)
-    run = {"dataset": a.dataset, "binarize": binarize, "seed": a.seed, "epochs": a.epochs,
-           "batch_size": a.batch_size, "lr": a.lr, "beta": a.beta, "warmup_epochs": a.warmup_epochs,
-           "objective": a.objective, "k": a.k if a.objective == "iwae" else None}
-    x_test = _test_split(data, binarize)
-    ckpt = out / "checkpoint.npz"
-    saved = []                                     # epochs whose checkpoint this run wrote
+    _clean_stale_temporaries(out)
+    if fresh is None:                                   # --resume
+        model, history, optimizer, rng = checkpoint.load_for_resume(ckpt)
+        run = _check_run(history.get("run"), ckpt)
+        data = _load_data(run["dataset"], a.data_dir)
+        _check_data_fits(model, data, run["dataset"], ckpt)
+        history.pop("run")
+        if a.epochs is not None and a.epochs < len(history["train_loss"]):
+            raise InputError(f"--epochs {a.epochs} is before epoch {len(history['train_loss'])}, which "
+                             f"{ckpt} has already reached; give a later epoch to train further")
+        run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
+        _clear_figures(out)                             # they belonged to an earlier epoch
+        _write_history(out / "history.json", {"run": run, **history})   # as the checkpoint says
+        done = len(history["train_loss"])
+        verb = f"resuming from epoch {done}:"
+    else:
+        s, config, data = fresh
+        if a.overwrite:
+            _clear_run_files(out)
+        rng = np.random.default_rng(s["seed"])          # the one Generator: initialisation, then training
+        common = dict(d_in=data.x_train.shape[1], hidden=s["hidden"], latent_dim=s["latent_dim"],
+                      likelihood=s["likelihood"], activation=s["activation"], rng=rng, arch=s["arch"],
+                      channels=s["channels"], image_shape=data.image_shape)
+        model = (VAE(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"], **common)
+                 if s["model"] == "vae" else Autoencoder(**common))
+        optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])
+        run = {"dataset": s["dataset"], "binarize": s["binarize"], "seed": s["seed"], "epochs": s["epochs"],
+               "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],
+               "adam_eps": s["adam_eps"], "beta": s["beta"], "warmup_epochs": s["warmup_epochs"],
+               "recipe": a.recipe, "objective": s["objective"],
+               "k": s["k"] if s["objective"] == "iwae" else None}
+        history, done = None, 0
+        verb = "training"
+    x_test = _test_split(data, run["binarize"])
+    saved = [done] if done else []                     # epochs whose checkpoint this run has
+    written = []
 
-    def on_epoch(epoch, history):
-        if all(np.isfinite(p).all() for p in model.params.values()):
-            checkpoint.save(ckpt, model, {"run": run, **history})
-            with atomic_file(out / "history.json", "w") as f:
-                f.write(json.dumps({"run": run, **history}, indent=1))
-            saved.append(epoch)
+    def on_epoch(epoch, hist):
+        checkpoint.save(ckpt, model, {"run": run, **hist}, optimizer=optimizer, rng=rng)
+        saved.append(epoch)
+        _write_history(out / "history.json", {"run": run, **hist})
+        if ckpt not in written:
+            written.extend([ckpt, out / "history.json"])
 
-    print(f"training a {a.model.upper()} ({model.config['arch']}, {likelihood} decoder, latent {a.latent_dim}) "
-          f"on {a.dataset}: {len(data.x_train)} train / {len(x_test)} test examples", file=sys.stderr)
+    schedule = "" if run["lr_schedule"] is None else f", {len(run['lr_schedule'])}-stage lr schedule"
+    print(f"{verb} a {model.kind.upper()} ({model.config['arch']}, {model.likelihood} decoder, latent "
+          f"{model.latent_dim}) on {run['dataset']}: {len(data.x_train)} train / {len(x_test)} test examples, "
+          f"epochs {done + 1}..{run['epochs']}, batch {run['batch_size']}{schedule}; run folder {out}",
+          file=sys.stderr)
     try:
-        history = train(model, data.x_train, x_test, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-                        beta=a.beta, warmup_epochs=a.warmup_epochs, binarize_data=binarize, rng=rng,
-                        progress=not a.quiet, on_epoch=on_epoch,
-                        objective=a.objective, k=a.k)
+        history = train(model, data.x_train, x_test, epochs=run["epochs"], batch_size=run["batch_size"],
+                        lr=run["lr"], beta=run["beta"], warmup_epochs=run["warmup_epochs"],
+                        binarize_data=run["binarize"], rng=rng, optimizer=optimizer,
+                        lr_schedule=run["lr_schedule"], progress=not a.quiet, on_epoch=on_epoch,
+                        history=history, objective=run.get("objective", "elbo"), k=run.get("k") or 5)
     except TrainingDiverged as err:
-        kept = (f"; the last good checkpoint (epoch {saved[-1]}) is {ckpt}" if saved
-                else "; no epoch finished, so no checkpoint was written")
-        raise TrainingDiverged(f"{err}{kept}") from None
+        kept = (f"Saved: the last good checkpoint of this run is {ckpt} (epoch {saved[-1]})." if saved
+                else "Nothing saved: no epoch finished, so this run wrote no checkpoint.")
+        raise TrainingDiverged(f"{err} {kept}") from None
+    except KeyboardInterrupt:
+        where = (f"the last checkpoint of this run is {ckpt} (epoch {saved[-1]}); continue with "
+                 f"`python -m minivae train --resume {out}`" if saved else "no epoch finished, nothing was saved")
+        print(f"\nminivae train: interrupted; {where}", file=sys.stderr)
+        raise
+    if not history["train_loss"]:
+        raise InputError(f"{ckpt} holds no finished epoch")
     if not a.no_figures:
         from .figures import run_figures
-        run_figures(model, history, data, x_test, out, rng)
+        written.extend(run_figures(model, history, data, x_test, out, rng))
     last = {k: history[k][-1] for k in ("test_loss", "test_reconstruction", "test_kl")}
-    print(f"test -ELBO {last['test_loss']:.2f} nats (reconstruction {last['test_reconstruction']:.2f}, "
-          f"KL {last['test_kl']:.2f})")
-    print(f"wrote {ckpt}, {out / 'history.json'}" + ("" if a.no_figures else f" and figures in {out}/"))
+    name = "-ELBO" if model.kind == "vae" else "reconstruction loss"
+    print(f"test {name} {last['test_loss']:.2f} " + (f"nats (reconstruction {last['test_reconstruction']:.2f}, "
+                                                    f"KL {last['test_kl']:.2f})" if model.kind == "vae" else
+                                                    f"({_ae_loss_name(model)})"))
+    if written:
+        print("wrote " + ", ".join(str(p) for p in written))
+    else:
+        print(f"the run in {out} had already reached epoch {done}; nothing to write (--epochs N trains further)")
     return 0
 
+
+def _check_run(run, path):
+    """The run settings stored in a checkpoint, checked before they drive training."""
+    from .train import check_lr_schedule
+    if not isinstance(run, dict):
+        raise CheckpointError(f"{path} records no run settings, so the command line cannot resume it")
+    need = {"dataset": lambda v: v in DATASETS, "binarize": lambda v: isinstance(v, bool),
+            "seed": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+            "epochs": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+            "batch_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+            "lr": lambda v: _real(v) and v > 0, "beta": lambda v: _real(v) and v >= 0,
+            "warmup_epochs": lambda v: _real(v) and v >= 0}
+    for field, ok in need.items():
+        if field not in run or not ok(run[field]):
+            raise CheckpointError(f"{path}: the stored run setting {field!r} is missing or invalid "
+                                  f"({run.get(field)!r}); it cannot be resumed")
+    objective, k = run.get("objective", "elbo"), run.get("k")
+    if objective not in ("elbo", "iwae") or (objective == "iwae" and not (
+            isinstance(k, int) and not isinstance(k, bool) and k >= 1)):
+        raise CheckpointError(f"{path}: the stored objective {objective!r} (k = {k!r}) is invalid; "
+                              "it cannot be resumed")
+    try:
+        run["lr_schedule"] = check_lr_schedule(run.get("lr_schedule"))
+    except InputError as e:
+        raise CheckpointError(f"{path}: {e}") from None
+    return run
+
+
+def _real(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_data_fits(model, data, dataset, path):
+    if data.x_train.shape[1] != model.d_in:
+        raise InputError(f"{path} holds a model of {model.d_in} inputs but {dataset} has "
+                         f"{data.x_train.shape[1]} pixels per image; pass the dataset it was trained on")
+
+
+def _ae_loss_name(model):
+    return "squared error per example" if model.likelihood == "mse" else "cross-entropy per example, nats"
+
+
+# ---------------------------------------------------------------------------- evaluate, sample, figures
 
 def cmd_evaluate(a):
     from .evaluate import log_likelihood, negative_elbo
 
-    model, history = checkpoint.load(a.checkpoint)
+    _at_least("iw_samples", a.iw_samples, 0, MAX_IW_SAMPLES)
+    _at_least("n_examples", a.n_examples)
+    _at_least("seed", a.seed, 0)
+    path = _checkpoint_path(a.checkpoint)
+    model, history = checkpoint.load(path)
     run = history.get("run", {})
+    for field, ok in (("dataset", lambda v: v in DATASETS), ("binarize", lambda v: isinstance(v, bool))):
+        if field in run and not ok(run[field]):
+            raise CheckpointError(f"{path}: the stored run setting {field!r} is invalid ({run[field]!r})")
     dataset = a.dataset or run.get("dataset")
-    if dataset is None:
-        raise ValueError(f"{a.checkpoint} does not record its dataset; pass --dataset")
-    data = load_dataset(dataset, a.data_dir)
-    x = _test_split(data, run.get("binarize", model.likelihood == "bernoulli" and model.kind == "vae"))
+    if dataset not in DATASETS:
+        raise InputError(f"{path} does not record its dataset; pass --dataset")
+    if a.iw_samples and model.kind != "vae":
+        raise InputError("--iw-samples needs a VAE: an autoencoder defines no p(x)")
+    data = _load_data(dataset, a.data_dir)
+    _check_data_fits(model, data, dataset, path)
+    binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind == "vae")
+    x = _test_split(data, binarize)
     if a.n_examples is not None:
-        if a.n_examples < 1:
-            raise ValueError(f"--n-examples must be at least 1; got {a.n_examples}")
         x = x[:a.n_examples]
-    if a.iw_samples < 0:
-        raise ValueError(f"--iw-samples must be >= 0; got {a.iw_samples}")
-    parts = negative_elbo(model, x, seed=a.seed)
-    result = {"dataset": dataset, "n_examples": len(x), "negative_elbo": parts.loss,
-              "reconstruction": parts.reconstruction, "kl": parts.kl,
-              "log_likelihood": None, "iw_samples": a.iw_samples or None}
-    if a.iw_samples:
-        result["log_likelihood"] = float(np.mean(log_likelihood(model, x, k=a.iw_samples, seed=a.seed)))
-    if a.json:
-        print(json.dumps(result))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        parts = negative_elbo(model, x, seed=a.seed)
+        ll = float(np.mean(log_likelihood(model, x, k=a.iw_samples, seed=a.seed))) if a.iw_samples else None
+    if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
+        raise InputError(f"evaluating {path} on {dataset} gave a non-finite number ({parts.loss}); the model "
+                         "overflows on this data")
+    if model.kind == "vae":
+        result = {"dataset": dataset, "n_examples": len(x), "model": "vae", "negative_elbo": parts.loss,
+                  "reconstruction": parts.reconstruction, "kl": parts.kl, "log_likelihood": ll,
+                  "iw_samples": a.iw_samples or None}
     else:
+        result = {"dataset": dataset, "n_examples": len(x), "model": "ae",
+                  "reconstruction_loss": parts.reconstruction, "loss": _ae_loss_name(model)}
+    if a.json:
+        print(json.dumps(result, allow_nan=False))
+    elif model.kind == "vae":
         print(f"{dataset} test set, {len(x)} examples, per example in nats:")
         print(f"  -ELBO          {parts.loss:9.2f}  = reconstruction {parts.reconstruction:.2f} + KL {parts.kl:.2f}")
         if a.iw_samples:
-            print(f"  log p(x) IW-{a.iw_samples:<5d}{result['log_likelihood']:9.2f}  "
-                  f"(ELBO gap {parts.loss + result['log_likelihood']:.2f})")
+            print(f"  log p(x) IW-{a.iw_samples:<5d}{ll:9.2f}  (ELBO gap {parts.loss + ll:.2f})")
+    else:
+        print(f"{dataset} test set, {len(x)} examples, autoencoder:")
+        print(f"  reconstruction loss {parts.reconstruction:9.2f}  ({_ae_loss_name(model)})")
     return 0
 
 
 def cmd_sample(a):
     from .plots import image_grid, save
 
-    model, history = checkpoint.load(a.checkpoint)
+    _at_least("n", a.n, 1, MAX_SAMPLES)
+    _at_least("seed", a.seed, 0)
+    out = Path(a.out)
+    if out.suffix.lower() != ".png":
+        raise InputError(f"--out must be a .png file; got {a.out}")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name ending in .png")
+    model, history = checkpoint.load(_checkpoint_path(a.checkpoint))
     if model.kind != "vae":
-        raise ValueError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
-    if a.n < 1:
-        raise ValueError(f"--n must be at least 1; got {a.n}")
+        raise InputError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
     shape = model.config.get("image_shape") or _guess_image_shape(model.d_in)
     images = model.sample(a.n, np.random.default_rng(a.seed))
-    save(image_grid(images, shape, n_cols=min(a.n, 10)), a.out)
-    print(f"wrote {a.n} samples to {a.out}")
+    n_cols = min(a.n, max(10, math.ceil(math.sqrt(a.n))))
+    with checkpoint.writing(out):
+        save(image_grid(images, shape, n_cols=n_cols), out)
+    print(f"wrote {a.n} samples to {out}")
     return 0
 
 
@@ -210,7 +576,10 @@ def _guess_image_shape(d):
 
 
 def cmd_figures(a):
-    from .figures import make_all_figures
+    from .figures import MAX_FIGURE_EPOCHS, make_all_figures
+    _at_least("epochs", a.epochs, 1, MAX_FIGURE_EPOCHS)
+    _at_least("seed", a.seed, 0)
+    _load_data(a.dataset, a.data_dir)                   # a bad data file: one line, before any training
     for path in make_all_figures(a.out, dataset=a.dataset, data_dir=a.data_dir, epochs=a.epochs, seed=a.seed):
         print(f"wrote {path}")
     return 0
@@ -219,13 +588,27 @@ def cmd_figures(a):
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "figures": cmd_figures}
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt             # SIGTERM unwinds like Ctrl-C: temporaries and the lock go
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError, DownloadError, TrainingDiverged, OSError) as err:
+    except MinivaeError as err:
+        print(f"minivae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.filename is None:        # not about a file the user named: a bug, keep the traceback
+            raise
         print(f"minivae {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"minivae {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)

@@ -25,6 +25,8 @@ def negative_elbo(model, x, seed=0, batch_size=1000):
     One z per example, drawn with a Generator seeded by seed, so the number is repeatable.
     For an Autoencoder it is the reconstruction loss (kl = 0). Returns LossParts.
     """
+    if not (isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size >= 1):
+        raise InputError(f"batch_size must be an integer, at least 1; got {batch_size!r}")
     rng = np.random.default_rng(seed)
     x = check_batch(x, model.d_in)
     sums = np.zeros(3)

@@ -11,15 +11,28 @@ import numpy as np
 
 from . import plots
 from .autoencoder import Autoencoder
+from .checkpoint import writing
 from .datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+from .errors import InputError, TrainingDiverged
 from .train import train
 from .vae import VAE
+
+# The figures run_figures may write into a run folder (an overwritten run's are removed).
+RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png")
+MAX_FIGURE_EPOCHS = 1000
+
+
+def _save(fig, path):
+    with writing(path):
+        plots.save(fig, path)
 
 
 def run_figures(model, history, data, x_test, out, rng):
     """The figures of one training run, written into out; rng draws the prior samples.
     Returns the paths written."""
     out, shape = Path(out), data.image_shape
+    if not all(np.isfinite(p).all() for p in model.params.values()):
+        raise TrainingDiverged("the model's parameters hold NaN or Inf; no figures were drawn from it")
     figs = {"loss_curves.png": plots.loss_curves(history),
             "reconstructions.png": plots.reconstructions(model, x_test, shape)}
     if model.kind == "vae":
@@ -29,17 +42,21 @@ def run_figures(model, history, data, x_test, out, rng):
         if data.y_test is not None:
             figs["latent_scatter.png"] = plots.latent_scatter(model, x_test, data.y_test)
     for name, fig in figs.items():
-        plots.save(fig, out / name)
+        _save(fig, out / name)
     return [out / name for name in figs]
 
 
 def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epochs=None, seed=0):
     """Train the models the pictures need and write every figure into out. Returns the paths."""
+    if epochs is not None and not (isinstance(epochs, int) and 1 <= epochs <= MAX_FIGURE_EPOCHS):
+        raise InputError(f"epochs must be an integer in [1, {MAX_FIGURE_EPOCHS}] (or None for the "
+                         f"default); got {epochs!r}")
     out = Path(out)
     data = load_dataset(dataset, data_dir)
     shape, d = data.image_shape, data.x_train.shape[1]
     epochs_given = epochs is not None
-    epochs = epochs or (20 if dataset == "mnist-subset" else 10)
+    if epochs is None:
+        epochs = 20 if dataset == "mnist-subset" else 10
     x_test = fixed_binarization(data.x_test, TEST_BINARIZATION_SEED)
     written = []
     rng = np.random.default_rng(seed)       # one Generator: every initialisation, batch and picture
@@ -48,7 +65,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
         return train(model, x, x_eval, epochs=n_epochs, binarize_data=binarize, rng=rng, **kw)
 
     def put(name, fig):
-        plots.save(fig, out / name)
+        _save(fig, out / name)
         written.append(out / name)
 
     # The PyTorch example's VAE: 784-400-20, ReLU, Bernoulli decoder, dynamic binarization.

@@ -54,9 +54,9 @@ def test_sample_writes_a_png(trained, tmp_path):
 @pytest.mark.parametrize("argv, message", [
     (["evaluate", "no/such/file.npz"], "no checkpoint"),
     (["train", "--epochs", "0", "--no-figures"], "--epochs must be at least 1"),
-    (["train", "--lr", "-1", "--no-figures"], "--lr and --sigma must be positive"),
-    (["train", "--lr", "nan", "--no-figures"], "all finite"),
-    (["train", "--beta", "inf", "--no-figures"], "all finite"),
+    (["train", "--lr", "-1", "--no-figures"], "--lr must be a finite number > 0"),
+    (["train", "--lr", "nan", "--no-figures"], "--lr must be a finite number"),
+    (["train", "--beta", "inf", "--no-figures"], "--beta must be a finite number >= 0"),
     (["train", "--hidden", "0", "--no-figures"], "at least 1"),
     (["train", "--arch", "conv", "--channels", "0", "4", "--no-figures"], "at least 1"),
     (["train", "--dataset", "mnist", "--data-dir", "{tmp}", "--no-figures", "--quiet"], "MNIST"),
@@ -86,21 +86,73 @@ def test_module_entry_point_runs(tmp_path):
 
 
 def test_divergence_keeps_and_names_this_runs_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    import minivae.optim
+    import minivae.fast_optim
 
-    class PoisonAt(minivae.optim.Adam):
-        """Adam that writes NaN into the parameters on its 60th step (epoch 2 of 50-step epochs)."""
+    class PoisonAt(minivae.fast_optim.FastAdam):
+        """The training Adam, writing NaN into the parameters on its 60th step (epoch 2 of 50-step epochs)."""
         def step(self, grads):
             super().step(grads)
             if self.t == 60:
                 next(iter(self.params.values()))[...] = np.nan
 
-    monkeypatch.setattr("minivae.train.Adam", PoisonAt)
+    monkeypatch.setattr("minivae.fast_optim.FastAdam", PoisonAt)
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--hidden", "16", "--latent-dim", "2", "--epochs", "3",
                  "--batch-size", "200", "--quiet", "--no-figures"]) == 2
-    err = capsys.readouterr().err
-    assert "the last good checkpoint (epoch 1)" in err and "smaller learning rate" in err
+    captured = capsys.readouterr()
+    err = captured.err
+    assert f"the last good checkpoint of this run is {out / 'checkpoint.npz'} (epoch 1)" in err
+    assert "smaller learning rate" in err and "wrote" not in captured.out
     model, history = checkpoint.load(out / "checkpoint.npz")
     assert len(history["train_loss"]) == 1
     assert all(np.isfinite(p).all() for p in model.params.values())
+
+
+TINY = ["--hidden", "16", "--latent-dim", "3", "--batch-size", "500", "--quiet", "--no-figures"]
+
+
+def _run_state(folder):
+    model, history = checkpoint.load(folder / "checkpoint.npz")
+    return model, {k: v for k, v in history.items() if k != "seconds"}
+
+
+def test_resume_continues_a_run_bit_identically_and_history_json_follows_the_checkpoint(tmp_path, capsys):
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(["train", "--out", str(whole), "--epochs", "3", *TINY]) == 0
+    assert main(["train", "--out", str(part), "--epochs", "1", *TINY]) == 0
+    (part / "history.json").write_text("{}")                      # stale: regenerated from the checkpoint
+    assert main(["train", "--resume", str(part), "--epochs", "3", "--quiet", "--no-figures"]) == 0
+    (m1, h1), (m2, h2) = _run_state(whole), _run_state(part)
+    assert h1 == h2 and len(h1["train_loss"]) == 3
+    for k, p in m1.params.items():
+        assert np.array_equal(p, m2.params[k]), k
+    on_disk = json.loads((part / "history.json").read_text())
+    assert on_disk["train_loss"] == h2["train_loss"] and on_disk["run"]["epochs"] == 3
+    assert sorted(p.name for p in part.iterdir()) == ["checkpoint.npz", "history.json"]
+
+
+def test_resume_refuses_other_settings_and_old_checkpoints(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--epochs", "1", *TINY]) == 0
+    assert main(["train", "--resume", str(run), "--lr", "0.1"]) == 2
+    assert "--lr cannot be given" in capsys.readouterr().err
+    old = tmp_path / "old.npz"                                    # format 1: no optimizer or rng state
+    model, history = checkpoint.load(run / "checkpoint.npz")
+    np.savez(old, format=np.array(checkpoint.FORMAT_1), config=np.array(json.dumps(model.config)),
+             history=np.array(json.dumps(history)), **{f"param/{k}": p for k, p in model.params.items()})
+    assert main(["evaluate", str(old), "--n-examples", "20"]) == 0          # still evaluates
+    assert main(["train", "--resume", str(old)]) == 2
+    assert "cannot be resumed" in capsys.readouterr().err
+
+
+def test_burda_recipe_sets_the_published_setup(monkeypatch):
+    from minivae.cli import _model_config, _parser, _settings
+    s = _settings(_parser().parse_args(["train", "--recipe", "burda2016"]))
+    assert (s["hidden"], s["latent_dim"], s["activation"], s["likelihood"], s["binarize"]) == \
+        ([200, 200], 50, "tanh", "bernoulli", True)
+    assert (s["dataset"], s["batch_size"], s["adam_eps"], s["epochs"]) == ("mnist", 20, 1e-4, 3280)
+    assert s["lr_schedule"][0] == (1, 1e-3) and s["lr_schedule"][7][0] == 2187
+    short = _settings(_parser().parse_args(["train", "--recipe", "burda2016", "--schedule-stages", "4",
+                                            "--batch-size", "100"]))
+    assert short["epochs"] == 40 and short["batch_size"] == 100 and len(short["lr_schedule"]) == 4
+    assert _model_config(s)["d_in"] == 784

@@ -98,7 +98,7 @@ def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default_an
     model, _ = checkpoint.load(out / "checkpoint.npz")
     assert model.config["decoder_mean"] == "sigmoid" and model.config["sigma_range"] == [0.01, 1.0]
     assert main(["train", "--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",
-                 "--quiet", "--no-figures", "--sigma-min", "0", "--out", str(out)]) == 0
+                 "--quiet", "--no-figures", "--sigma-min", "0", "--overwrite", "--out", str(out)]) == 0
     assert checkpoint.load(out / "checkpoint.npz")[0].config["sigma_range"] is None     # 0: no bound
     assert main(["train", "--dataset", "frey", "--sigma-max", "2", "--epochs", "1", "--out", str(out)]) == 2
     assert "--sigma-max needs --sigma-min" in capsys.readouterr().err

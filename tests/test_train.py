@@ -78,3 +78,105 @@ def test_nan_loss_stops_training_with_a_clear_message_after_the_last_good_epoch(
         train(vae, x_train[:1000], None, epochs=5, batch_size=100, optimizer=_PoisonAfter(vae.params, 15),
               on_epoch=lambda e, h: epochs_done.append(e))
     assert epochs_done == [1]          # epoch 1 (10 steps) finished cleanly; epoch 2 diverged
+
+
+# -------------------------------------------------------------------- resuming, schedules, divergence
+
+from minivae import checkpoint
+from minivae.errors import InputError
+from minivae.optim import SGD
+from minivae.train import burda_schedule, learning_rate
+
+
+def _without_seconds(history):
+    return {k: v for k, v in history.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("make_optimizer", [lambda p: Adam(p, lr=2e-3, eps=1e-4),
+                                            lambda p: SGD(p, lr=1e-2, momentum=0.9)])
+def test_a_run_interrupted_and_resumed_is_bit_identical_to_an_uninterrupted_one(subset, tmp_path,
+                                                                                  make_optimizer):
+    x_train, x_test = subset
+    x_train, x_test = x_train[:300], x_test[:100]
+    schedule = [(1, 2e-3), (2, 1e-3), (5, 5e-4)]
+    kw = dict(batch_size=32, binarize_data=True, warmup_epochs=1.5, lr_schedule=schedule)
+
+    def start():
+        rng = np.random.default_rng(3)
+        model = VAE(784, [16], 3, activation="tanh", rng=rng)
+        return model, make_optimizer(model.params), rng
+
+    model, opt, rng = start()
+    whole = train(model, x_train, x_test, epochs=4, optimizer=opt, rng=rng, **kw)
+
+    for stop in (1, 2):
+        part_model, part_opt, part_rng = start()
+        path = tmp_path / f"stop{stop}.npz"
+        train(part_model, x_train, x_test, epochs=stop, optimizer=part_opt, rng=part_rng,
+              on_epoch=lambda e, h: checkpoint.save(path, part_model, h, optimizer=part_opt, rng=part_rng), **kw)
+        del part_model, part_opt, part_rng                         # a new process would start here
+        loaded, history, loaded_opt, loaded_rng = checkpoint.load_for_resume(path)
+        assert len(history["train_loss"]) == stop
+        resumed = train(loaded, x_train, x_test, epochs=4, optimizer=loaded_opt, rng=loaded_rng,
+                        history=history, **kw)
+        assert _without_seconds(resumed) == _without_seconds(whole)
+        for k, p in model.params.items():
+            assert np.array_equal(loaded.params[k], p), k
+        assert loaded_rng.bit_generator.state == rng.bit_generator.state
+    assert whole["lr"] == [2e-3, 1e-3, 1e-3, 5e-4]
+
+
+def test_learning_rate_follows_the_stages_and_keeps_the_last_rate():
+    stages = [(1, 0.1), (3, 0.01)]
+    assert [learning_rate(e, 0.5, stages) for e in range(1, 7)] == [0.1, 0.01, 0.01, 0.01, 0.01, 0.01]
+    assert learning_rate(7, 0.5, None) == 0.5
+    burda = burda_schedule()
+    assert sum(n for n, _ in burda) == 3280 and [n for n, _ in burda[:3]] == [1, 3, 9]
+    assert_allclose([r for _, r in burda], [1e-3 * 10 ** (-i / 7) for i in range(8)], rtol=1e-15)
+    assert sum(n for n, _ in burda_schedule(4)) == 40
+
+
+@pytest.mark.parametrize("kw", [dict(batch_size=-1), dict(batch_size=0), dict(batch_size=2.5),
+                                dict(epochs=-1), dict(lr=float("inf")), dict(lr=0.0), dict(beta=float("nan")),
+                                dict(warmup_epochs=float("inf")), dict(lr_schedule=[]),
+                                dict(lr_schedule=[(0, 1e-3)]), dict(lr_schedule=[(2, float("nan"))]),
+                                dict(lr_schedule="fast"), dict(seed=-1), dict(seed=1.5)])
+def test_bad_training_options_raise_input_error(subset, kw):
+    with pytest.raises(InputError):
+        train(VAE(784, [8], 2), subset[0][:50], **kw)
+
+
+def test_overflowing_gradients_leave_finite_parameters_and_say_so(subset):
+    x_train, _ = subset
+    vae = VAE(784, [16], 2, rng=np.random.default_rng(0))
+    before = {k: p.copy() for k, p in vae.params.items()}
+    with _no_warnings():
+        with pytest.raises(TrainingDiverged, match="put back as they were before training"):
+            train(vae, x_train[:200], None, epochs=1, batch_size=200, beta=1e308)
+    for k, p in vae.params.items():
+        assert np.array_equal(p, before[k]), k
+
+
+def test_a_huge_learning_rate_ends_in_one_divergence_error_without_warnings(subset):
+    x_train, _ = subset
+    vae = VAE(784, [16], 2, rng=np.random.default_rng(0))
+    done = []
+    with _no_warnings():
+        with pytest.raises(TrainingDiverged, match="NaN|Inf|inf|nan"):
+            train(vae, x_train[:1000], None, epochs=50, batch_size=100, lr=1e6,
+                  on_epoch=lambda e, h: done.append({k: p.copy() for k, p in vae.params.items()}))
+    assert all(np.isfinite(p).all() for p in vae.params.values())
+    if done:                                  # rolled back to the end of the last complete epoch
+        for k, p in vae.params.items():
+            assert np.array_equal(p, done[-1][k])
+
+
+class _no_warnings:
+    def __enter__(self):
+        import warnings
+        self._cm = warnings.catch_warnings()
+        self._cm.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc):
+        return self._cm.__exit__(*exc)
