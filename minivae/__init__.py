@@ -9,5 +9,6 @@ from .losses import (bernoulli_nll, gaussian_nll, gaussian_nll_fixed, kl_per_dim
 from .optim import SGD, Adam
 from .sampler import GaussianSampler, sigma_from_log_var
 from .vae import VAE, LossParts
+from .hierarchical import HierarchicalVAE
 
 __version__ = "0.1.0"
