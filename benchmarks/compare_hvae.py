@@ -8,8 +8,8 @@ r"""The single-level VAE against the two-level HierarchicalVAE, trained the same
 Both models: ReLU MLPs, a Bernoulli decoder, dynamic binarization of the training images,
 Adam, batch 128, the same epochs, learning rate and KL warm-up; the test split is the
 fixed binarization the command line uses. Defaults give similar parameter counts:
-VAE 784 -> 450 -> 2x32 / 32 -> 450 -> 784, and HierarchicalVAE with latent_dims (32, 16),
-hidden (400, 100) (see minivae/hierarchical.py for its networks). For each model and seed
+VAE 784 -> 530 -> 2x32 / 32 -> 530 -> 784 (883,828 parameters), and HierarchicalVAE with latent_dims (32, 16),
+hidden (400, 100) (885,544 parameters; see minivae/hierarchical.py for its networks). For each model and seed
 it prints the parameter count, seconds per epoch, the test -ELBO with its reconstruction
 and KL (per level for the hierarchical model), active units per level, and the
 importance-weighted log p(x) with --iw-k samples on the first --iw-examples test images.
@@ -68,7 +68,7 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup-epochs", type=float, default=0.0)
-    p.add_argument("--vae-hidden", type=int, default=450)
+    p.add_argument("--vae-hidden", type=int, default=530)
     p.add_argument("--vae-latent", type=int, default=32)
     p.add_argument("--latent-dims", type=int, nargs="+", default=[32, 16])
     p.add_argument("--hidden", type=int, nargs="+", default=[400, 100])

@@ -40,7 +40,7 @@ Dense, activation, Dense):
     up_l       d_{l-1} -> h_l, then the activation          (l = 1 .. L-1)   bottom-up
     top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
     prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
-    posterior_l [d_l, z_{l+1}] -> h_{l+1} -> 2 L_l  (dmu, dlv)                q(z_l|z_{l+1},x)
+    posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (dmu, dlv)                    q(z_l|z_{l+1},x)
     decoder    z_1 -> h_1 -> D (or 2D)                                        p(x|z_1)
 
 With L = 1 only top and decoder exist: they are VAE(hidden=[h_1])'s encoder and decoder,
@@ -126,7 +126,7 @@ class HierarchicalVAE:
         self.prior, self.posterior = [None] * (L - 1), [None] * (L - 1)
         for i in range(L - 2, -1, -1):                                         # top down
             self.prior[i] = mlp([latent_dims[i + 1], hidden[i + 1], 2 * latent_dims[i]], **net)
-            self.posterior[i] = mlp([hidden[i] + latent_dims[i + 1], hidden[i + 1],
+            self.posterior[i] = mlp([hidden[i] + latent_dims[i + 1], hidden[i],
                                      2 * latent_dims[i]], **net)
         self.decoder = mlp([latent_dims[0], hidden[0], decoder_width(likelihood, d_in)], **net)
         self.samplers = [GaussianSampler() for _ in range(L)]

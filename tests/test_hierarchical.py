@@ -87,7 +87,7 @@ def test_params_and_grads_have_the_same_keys_and_shapes_and_config_rebuilds_the_
     assert model.params.keys() == model.grads.keys()
     assert all(model.params[k].shape == model.grads[k].shape for k in model.params)
     assert model.params["decoder.2.W"].shape == (6, 16)          # means and log-variances
-    assert model.params["posterior1.0.W"].shape == (6 + 2, 5)    # [d_1, z_2] -> h_2
+    assert model.params["posterior1.0.W"].shape == (6 + 2, 6)    # [d_1, z_2] -> h_1
     config = dict(model.config)
     assert config.pop("kind") == "hvae"
     config["dtype"] = np.dtype(config["dtype"])
