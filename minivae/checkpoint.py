@@ -17,10 +17,11 @@ import numpy as np
 from .atomic import atomic_file
 from .autoencoder import Autoencoder
 from .errors import CheckpointError
+from .hierarchical import HierarchicalVAE
 from .vae import VAE
 
 FORMAT = "minivae-checkpoint-1"
-MODELS = {"vae": VAE, "ae": Autoencoder}
+MODELS = {"vae": VAE, "ae": Autoencoder, "hvae": HierarchicalVAE}
 
 
 def build_model(config):

@@ -26,7 +26,7 @@ def _parser():
     t = sub.add_parser("train", help="train a VAE or autoencoder; writes checkpoint, history and figures",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     t.add_argument("--dataset", choices=DATASETS, default="mnist-subset")
-    t.add_argument("--model", choices=["vae", "ae"], default="vae")
+    t.add_argument("--model", choices=["vae", "ae", "hvae"], default="vae")
     t.add_argument("--arch", choices=["mlp", "conv"], default="mlp")
     t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned"], default=None,
                    help="decoder distribution (default: bernoulli; gaussian-learned for frey; "
@@ -36,6 +36,7 @@ def _parser():
     t.add_argument("--channels", type=int, nargs=2, default=[32, 64], help="conv channels (--arch conv)")
     t.add_argument("--activation", choices=["relu", "tanh", "leaky_relu", "sigmoid"], default="relu")
     t.add_argument("--latent-dim", type=int, default=20)
+    t.add_argument("--latent-dims", type=int, nargs="+", default=[32, 16], help="--model hvae: level sizes, bottom first (--hidden: one size per level, or one for all)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -96,12 +97,12 @@ def cmd_train(a):
     data = load_dataset(a.dataset, a.data_dir)
     likelihood = a.likelihood or ("gaussian" if a.model == "ae" else
                                   "gaussian-learned" if a.dataset == "frey" else "bernoulli")
-    binarize = (a.binarize or ("dynamic" if (a.model == "vae" and likelihood == "bernoulli") else "none")) == "dynamic"
+    binarize = (a.binarize or ("dynamic" if (a.model in ("vae", "hvae") and likelihood == "bernoulli") else "none")) == "dynamic"
     rng = np.random.default_rng(a.seed)            # the one Generator: initialisation, then training
     common = dict(d_in=data.x_train.shape[1], hidden=a.hidden, latent_dim=a.latent_dim,
                   likelihood=likelihood, activation=a.activation, rng=rng, arch=a.arch,
                   channels=a.channels, image_shape=data.image_shape)
-    model = VAE(sigma=a.sigma, **common) if a.model == "vae" else Autoencoder(**common)
+    model = VAE(sigma=a.sigma, **common) if a.model == "vae" else Autoencoder(**common) if a.model == "ae" else _hvae(a, common)
     out = Path(a.out or f"runs/{a.dataset}-{a.model}")
     out.mkdir(parents=True, exist_ok=True)
     run = {"dataset": a.dataset, "binarize": binarize, "seed": a.seed, "epochs": a.epochs,
@@ -117,7 +118,7 @@ def cmd_train(a):
                 f.write(json.dumps({"run": run, **history}, indent=1))
             saved.append(epoch)
 
-    print(f"training a {a.model.upper()} ({model.config['arch']}, {likelihood} decoder, latent {a.latent_dim}) "
+    print(f"training a {a.model.upper()} ({model.config.get('arch', 'mlp')}, {likelihood} decoder, latent {model.config.get('latent_dims', a.latent_dim)}) "
           f"on {a.dataset}: {len(data.x_train)} train / {len(x_test)} test examples", file=sys.stderr)
     try:
         history = train(model, data.x_train, x_test, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
@@ -158,7 +159,11 @@ def cmd_evaluate(a):
               "reconstruction": parts.reconstruction, "kl": parts.kl,
               "log_likelihood": None, "iw_samples": a.iw_samples or None}
     if a.iw_samples:
-        result["log_likelihood"] = float(np.mean(log_likelihood(model, x, k=a.iw_samples, seed=a.seed)))
+        iw = model.log_likelihood if model.kind == "hvae" else lambda *p, **k: log_likelihood(model, *p, **k)
+        result["log_likelihood"] = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed)))
+    if model.kind == "hvae":                  # the KL and the active units of every level, bottom first
+        result["kl_per_level"] = model.elbo_parts(x, seed=a.seed)["kl_per_level"]
+        result["active_units_per_level"] = [lev["active_units"] for lev in model.latent_diagnostics(x)]
     if a.json:
         print(json.dumps(result))
     else:
@@ -167,6 +172,8 @@ def cmd_evaluate(a):
         if a.iw_samples:
             print(f"  log p(x) IW-{a.iw_samples:<5d}{result['log_likelihood']:9.2f}  "
                   f"(ELBO gap {parts.loss + result['log_likelihood']:.2f})")
+        if model.kind == "hvae":
+            print(f"  KL per level {result['kl_per_level']} (bottom first), active units {result['active_units_per_level']}")
     return 0
 
 
@@ -174,7 +181,7 @@ def cmd_sample(a):
     from .plots import image_grid, save
 
     model, history = checkpoint.load(a.checkpoint)
-    if model.kind != "vae":
+    if model.kind not in ("vae", "hvae"):
         raise ValueError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
     if a.n < 1:
         raise ValueError(f"--n must be at least 1; got {a.n}")
@@ -183,6 +190,16 @@ def cmd_sample(a):
     save(image_grid(images, shape, n_cols=min(a.n, 10)), a.out)
     print(f"wrote {a.n} samples to {a.out}")
     return 0
+
+
+def _hvae(a, common):
+    """The HierarchicalVAE of --model hvae: --latent-dims per level, --hidden per level (or one for all)."""
+    from .hierarchical import HierarchicalVAE
+    if a.arch != "mlp" or min(a.latent_dims) < 1:
+        raise ValueError(f"--model hvae needs --arch mlp and positive --latent-dims; got {a.arch}, {a.latent_dims}")
+    hidden = a.hidden * len(a.latent_dims) if len(a.hidden) == 1 else a.hidden
+    return HierarchicalVAE(common["d_in"], a.latent_dims, hidden, common["likelihood"], a.sigma,
+                           common["activation"], common["rng"])
 
 
 def _guess_image_shape(d):

@@ -216,3 +216,26 @@ def test_the_training_loop_trains_it_and_lowers_the_negative_elbo():
     history = train(model, x, x, epochs=30, batch_size=32, lr=3e-3, rng=rng)
     assert history["test_loss"][-1] < 0.9 * history["test_loss"][0]
     assert all(np.isfinite(v) for v in history["train_loss"])
+
+
+def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, capsys):
+    import json
+
+    from minivae import checkpoint
+    from minivae.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8",
+                 "--epochs", "1", "--out", str(out), "--no-figures", "--quiet"]) == 0
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert isinstance(model, HierarchicalVAE) and model.latent_dims == [4, 2] and model.hidden == [16, 8]
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.npz"), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["kl_per_level"]) == 2 and len(result["active_units_per_level"]) == 2
+    assert result["log_likelihood"] <= 0
+    assert main(["sample", str(out / "checkpoint.npz"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file()
+    assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "4",
+                 "--epochs", "1", "--out", str(out), "--quiet"]) == 2          # a clear error
+    assert "one positive size per level" in capsys.readouterr().err
