@@ -101,7 +101,7 @@ class HierarchicalVAE:
 
     kind = "hvae"
 
-    def __init__(self, d_in=784, latent_dims=(32, 16), hidden=(400, 200), likelihood="bernoulli",
+    def __init__(self, d_in=784, latent_dims=(32, 16), hidden=(400, 100), likelihood="bernoulli",
                  sigma=1.0, activation="relu", rng=None, dtype=np.float32):
         check_likelihood(likelihood)
         latent_dims, hidden = [int(k) for k in latent_dims], [int(h) for h in hidden]
@@ -131,7 +131,7 @@ class HierarchicalVAE:
         self.decoder = mlp([latent_dims[0], hidden[0], decoder_width(likelihood, d_in)], **net)
         self.samplers = [GaussianSampler() for _ in range(L)]
         nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
-                + [(f"{kind}{i + 1}", n) for i in range(L - 1)
+                + [(f"{part}{i + 1}", n) for i in range(L - 1)
                    for kind, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))]
                 + [("decoder", self.decoder)])
         self.params = {f"{name}.{k}": v for name, n in nets for k, v in n.params.items()}
