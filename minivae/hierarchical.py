@@ -132,7 +132,7 @@ class HierarchicalVAE:
         self.samplers = [GaussianSampler() for _ in range(L)]
         nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
                 + [(f"{part}{i + 1}", n) for i in range(L - 1)
-                   for kind, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))]
+                   for part, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))]
                 + [("decoder", self.decoder)])
         self.params = {f"{name}.{k}": v for name, n in nets for k, v in n.params.items()}
         self.grads = {f"{name}.{k}": v for name, n in nets for k, v in n.grads.items()}
