@@ -13,7 +13,11 @@ hidden (400, 100) (885,544 parameters; see minivae/hierarchical.py for its netwo
 it prints the parameter count, seconds per epoch, the test -ELBO with its reconstruction
 and KL (per level for the hierarchical model), active units per level, and the
 importance-weighted log p(x) with --iw-k samples on the first --iw-examples test images.
-With --json PATH it also writes every number to PATH.
+With --json PATH it also writes every number to PATH, and
+
+    python benchmarks/compare_hvae.py --summarize RUN.json [RUN.json ...]
+
+prints each model's mean and range over the seeds of those files.
 """
 import argparse
 import json
@@ -59,6 +63,21 @@ def run(kind, seed, data, x_test, a):
     return result
 
 
+def summarize(paths):
+    """Mean and range (max - min) over seeds of each model's numbers in the --json files."""
+    rows = [r for path in paths for r in json.load(open(path))["results"]]
+    keys = ["negative_elbo", "reconstruction", "kl", "iw_log_likelihood", "seconds_per_epoch"]
+    for kind in sorted({r["model"] for r in rows}):
+        runs = [r for r in rows if r["model"] == kind]
+        seeds = sorted(r["seed"] for r in runs)
+        print(f"{kind}: seeds {seeds}, {runs[0]['params']} params")
+        for key in keys:
+            v = np.array([r[key] for r in runs], dtype=float)
+            print(f"  {key:18s} mean {v.mean():8.2f}  range {v.max() - v.min():5.2f}  ({', '.join(f'{x:.2f}' for x in v)})")
+        per_level = np.array([r["kl_per_level"] for r in runs])
+        print(f"  {'kl_per_level':18s} mean {np.round(per_level.mean(axis=0), 2)}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--dataset", default="mnist-subset", choices=["mnist-subset", "mnist"])
@@ -75,7 +94,10 @@ def main(argv=None):
     p.add_argument("--iw-k", type=int, default=100)
     p.add_argument("--iw-examples", type=int, default=500)
     p.add_argument("--json", default=None)
+    p.add_argument("--summarize", nargs="+", default=None, metavar="RUN.json")
     a = p.parse_args(argv)
+    if a.summarize:
+        return summarize(a.summarize)
     data = load_dataset(a.dataset, a.data_dir)
     x_test = _test_split(data, True)
     results = []
