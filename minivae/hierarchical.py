@@ -11,15 +11,16 @@ Inference, also top down, sharing the generative path. One deterministic bottom-
 reads x into features d_1, ..., d_{L-1} (d_0 = x); then, from the top:
 
     q(z_L | x)            = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = top(d_{L-1})
-    q(z_l | z_{l+1}, x)   = N(mu_p + dmu, diag(exp(lv_p + dlv))),                       l < L
-                            (dmu, dlv) = posterior_l([d_l, z_{l+1}])
+    q(z_l | z_{l+1}, x)   = N(mu_p + delta_mu, diag(exp(lv_p + delta_lv))),             l < L
+                            (delta_mu, delta_lv) = posterior_l([d_l, z_{l+1}])
 
 This is NVAE's *residual* parameterization: the posterior at level l is the prior at
 level l (the same network, evaluated at the same sampled z_{l+1}) moved by a correction
 that the bottom-up features of x ask for. Notebook 08 explains the Ladder VAE's
 alternative (a precision-weighted merge of the two Gaussians). We chose the residual form
-because its derivatives are one line each: mu_q = mu_p + dmu gives dLoss/dmu_p and
-dLoss/d(dmu) both equal to dLoss/dmu_q, and the same for the log-variances.
+because its derivatives are one line each: mu_q = mu_p + delta_mu gives dLoss/dmu_p and
+dLoss/d(delta_mu) both equal to dLoss/dmu_q, and the same for the log-variances. (In the
+code, d-names are gradients, as everywhere in minivae: dmu_q = dLoss/dmu_q.)
 
 The ELBO. The joint posterior factorizes as q(z|x) = q(z_L|x) prod_{l<L} q(z_l|z_{l+1},x),
 and the joint prior as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
@@ -34,13 +35,13 @@ z_l = mu_q + exp(lv_q / 2) eps_l per level, top first, estimates the outer expec
 the inner KLs are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of
 the levels' KLs; ``kl_per_level`` holds them (bottom first) after each call.
 
-Networks, with h_l = hidden[l] (one hidden size per level; "MLP a -> b -> c" is
+Networks, with h_l = hidden[l - 1] (one hidden size per level; "MLP a -> b -> c" is
 Dense, activation, Dense):
 
     up_l       d_{l-1} -> h_l, then the activation          (l = 1 .. L-1)   bottom-up
     top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
     prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
-    posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (dmu, dlv)                    q(z_l|z_{l+1},x)
+    posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (delta_mu, delta_lv)          q(z_l|z_{l+1},x)
     decoder    z_1 -> h_1 -> D (or 2D)                                        p(x|z_1)
 
 With L = 1 only top and decoder exist: they are VAE(hidden=[h_1])'s encoder and decoder,
@@ -163,8 +164,8 @@ class HierarchicalVAE:
             z_above = levels[i + 1].z                                           # (N, L_{l+1})
             mu_p, log_var_p = _split(self.prior[i].forward(z_above))           # p(z_l|z_{l+1})
             r = self.posterior[i].forward(np.concatenate([d[i + 1], z_above], axis=1))
-            dmu, dlog_var = _split(r)                                           # the residual
-            mu_q, log_var_q = mu_p + dmu, log_var_p + dlog_var                 # q(z_l|z_{l+1},x)
+            delta_mu, delta_log_var = _split(r)                                 # the residual
+            mu_q, log_var_q = mu_p + delta_mu, log_var_p + delta_log_var       # q(z_l|z_{l+1},x)
             z = self.samplers[i].forward(mu_q, log_var_q, rng=rng, eps=eps[i])
             levels[i] = Level(mu_q, log_var_q, mu_p, log_var_p, z)
         return levels
@@ -212,7 +213,7 @@ class HierarchicalVAE:
 
         The chain rule runs the top-down pass backwards (level 1 up to level L), then the
         bottom-up pass backwards (the top's input down to x). At level l < L:
-            mu_q = mu_p + dmu        so   dLoss/d(dmu) = dLoss/dmu_q,
+            mu_q = mu_p + delta_mu   so   dLoss/d(delta_mu) = dLoss/dmu_q,
                                           dLoss/dmu_p  = dLoss/dmu_q + beta dKL_l/dmu_p
         (and the same for the log-variances), where dLoss/dmu_q = (through z_l) + beta dKL_l/dmu_q.
         z_{l+1} reaches the loss through prior_l and posterior_l: dLoss/dz_{l+1} sums both.
