@@ -10,5 +10,6 @@ from .losses import (LossParts, bernoulli_nll, gaussian_nll, gaussian_nll_fixed,
 from .optim import SGD, Adam
 from .sampler import GaussianSampler, sigma_from_log_var
 from .vae import VAE
+from .hierarchical import HierarchicalVAE
 
 __version__ = "0.1.0"

@@ -36,13 +36,14 @@ from .atomic import atomic_file
 from .autoencoder import Autoencoder
 from .errors import CheckpointError, InputError
 from .fast_optim import FastAdam
+from .hierarchical import HierarchicalVAE
 from .likelihoods import AE_LIKELIHOODS, VAE_LIKELIHOODS
 from .optim import SGD, Adam
 from .vae import VAE
 
 FORMAT = "minivae-checkpoint-2"
 FORMAT_1 = "minivae-checkpoint-1"          # no training state: loads, cannot be resumed
-MODELS = {"vae": VAE, "ae": Autoencoder}
+MODELS = {"vae": VAE, "ae": Autoencoder, "hvae": HierarchicalVAE}
 LIKELIHOODS = {"vae": VAE_LIKELIHOODS, "ae": AE_LIKELIHOODS}
 ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
 DTYPES = ("float32", "float64")
@@ -177,7 +178,19 @@ def check_config(config):
         need(_plain(v), field, "JSON scalars or (nested) lists of at most 64 of them, numbers finite "
                                "and integers within +-2^31")
     need(config.get("dtype", "float32") in DTYPES, "dtype", f"one of {DTYPES}")
-    if kind not in ("vae", "ae"):           # checked by its own class (parameter_count, constructor)
+    if kind == "hvae":
+        dims, hidden = config.get("latent_dims"), config.get("hidden")
+        need(size(config.get("d_in")), "d_in", f"an integer in [1, {MAX_SIZE}]")
+        need(isinstance(dims, list) and 1 <= len(dims) <= 16 and all(size(v) for v in dims), "latent_dims",
+             "a list of 1 to 16 positive integers")
+        need(isinstance(hidden, list) and len(hidden) == len(dims) and all(size(h) for h in hidden), "hidden",
+             "a list of positive integers, one per level")
+        need(config.get("likelihood", "bernoulli") in VAE_LIKELIHOODS, "likelihood", f"one of {VAE_LIKELIHOODS}")
+        need(config.get("activation", "relu") in ACTIVATIONS, "activation", f"one of {ACTIVATIONS}")
+        sigma = config.get("sigma", 0.1)
+        need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
+             f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
+    if kind not in ("vae", "ae"):           # the rest is checked by its own class (constructor)
         return config
     for field in ("d_in", "latent_dim"):
         need(size(config.get(field)), field, f"an integer in [1, {MAX_SIZE}]")

@@ -34,7 +34,7 @@ TRAIN_DEFAULTS = dict(dataset="mnist-subset", model="vae", arch="mlp", likelihoo
                       hidden=[400], channels=[32, 64], activation="relu", latent_dim=20, epochs=10,
                       batch_size=128, lr=1e-3, adam_eps=1e-8, beta=1.0, warmup_epochs=0.0,
                       binarize=None, seed=0, schedule_stages=None, objective="elbo", k=5,
-                      decoder_mean=None, sigma_min=None, sigma_max=None)
+                      decoder_mean=None, sigma_min=None, sigma_max=None, latent_dims=[32, 16])
 # Burda, Grosse & Salakhutdinov (2016), Table 1, one stochastic layer: 784-200-200-50 tanh,
 # Bernoulli decoder, dynamically binarized MNIST, Adam(0.9, 0.999, eps 1e-4), batch 20,
 # 3^i epochs at lr 0.001 10^(-i/7), i = 0..7.
@@ -56,7 +56,8 @@ def _parser():
 
     t = sub.add_parser("train", help="train a VAE or autoencoder; writes checkpoint, history and figures")
     t.add_argument("--dataset", choices=DATASETS, help=f"default: {d['dataset']}")
-    t.add_argument("--model", choices=["vae", "ae"], help="default: vae")
+    t.add_argument("--model", choices=["vae", "ae", "hvae"],
+                   help="default: vae; hvae is the hierarchical VAE (--latent-dims, one --hidden per level)")
     t.add_argument("--arch", choices=["mlp", "conv"], help="default: mlp")
     t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned", "mse"],
                    help="decoder distribution (default: bernoulli; gaussian-learned for frey); "
@@ -74,6 +75,9 @@ def _parser():
     t.add_argument("--channels", type=int, nargs=2, help="conv channels (--arch conv; default: 32 64)")
     t.add_argument("--activation", choices=["relu", "tanh", "leaky_relu", "sigmoid"], help="default: relu")
     t.add_argument("--latent-dim", type=int, help=f"default: {d['latent_dim']}")
+    t.add_argument("--latent-dims", type=int, nargs="+", metavar="L",
+                   help="--model hvae: the levels' latent sizes, bottom first (default: 32 16); "
+                        "--hidden gives one size per level, or one for all")
     t.add_argument("--epochs", type=int, help=f"the epoch to train up to (default: {d['epochs']}; "
                    "a recipe's schedule length)")
     t.add_argument("--batch-size", type=int, help=f"default: {d['batch_size']}")
@@ -155,6 +159,18 @@ def _settings(a):
     s = {**TRAIN_DEFAULTS, **recipe, **given}
     for name in ("batch_size", "latent_dim", "k"):
         _at_least(name, s[name])
+    if min(s["latent_dims"]) < 1:
+        raise InputError(f"--latent-dims sizes must be at least 1; got {s['latent_dims']}")
+    if s["model"] == "hvae":
+        if s["arch"] != "mlp":
+            raise InputError("--model hvae is built from MLPs; drop --arch conv")
+        if len(s["hidden"]) == 1:
+            s["hidden"] = s["hidden"] * len(s["latent_dims"])
+        if len(s["hidden"]) != len(s["latent_dims"]):
+            raise InputError(f"--model hvae needs one --hidden size per level (or one for all); got "
+                             f"--hidden {s['hidden']} for --latent-dims {s['latent_dims']}")
+    elif "latent_dims" in given:
+        raise InputError("--latent-dims is for --model hvae; a VAE or autoencoder takes --latent-dim")
     _at_least("epochs", s["epochs"])
     _at_least("seed", s["seed"], 0)
     _at_least("schedule_stages", s["schedule_stages"], 1, 12)
@@ -169,13 +185,13 @@ def _settings(a):
                                           "gaussian-learned" if s["dataset"] == "frey" else "bernoulli")
     if s["model"] == "ae" and s["likelihood"] not in ("mse", "bernoulli"):
         raise InputError(f"--model ae takes --likelihood mse (Eq. 2) or bernoulli, not {s['likelihood']}")
-    if s["model"] == "vae" and s["likelihood"] == "mse":
+    if s["model"] != "ae" and s["likelihood"] == "mse":
         raise InputError("--likelihood mse is the autoencoder's loss (Eq. 2); a VAE's fixed-sigma "
                          "Gaussian decoder is --likelihood gaussian")
     if s["objective"] == "iwae" and s["model"] != "vae":
         raise InputError("--objective iwae needs a VAE: an autoencoder defines no p(x) to bound")
     s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
-    s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] == "vae" and s["likelihood"] == "bernoulli")
+    s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] in ("vae", "hvae") and s["likelihood"] == "bernoulli")
                                        else "none")) == "dynamic"
     s["lr_schedule"] = None
     if s["schedule_stages"] is not None:
@@ -220,6 +236,10 @@ def _gaussian_head(s):
 def _model_config(s):
     """The model's config (as VAE.config / Autoencoder.config) from the settings, not yet built."""
     shape = IMAGE_SHAPES[s["dataset"]]
+    if s["model"] == "hvae":
+        return {"kind": "hvae", "d_in": math.prod(shape), "latent_dims": list(s["latent_dims"]),
+                "hidden": list(s["hidden"]), "likelihood": s["likelihood"], "sigma": s["sigma"],
+                "activation": s["activation"], "dtype": "float32"}
     config = {"kind": s["model"], "d_in": math.prod(shape), "hidden": list(s["hidden"]),
               "latent_dim": s["latent_dim"], "likelihood": s["likelihood"], "activation": s["activation"],
               "dtype": "float32", "arch": s["arch"], "channels": list(s["channels"]), "image_shape": list(shape)}
@@ -373,6 +393,7 @@ def _refuse_existing_run(out, overwrite):
 def _train_locked(a, out, ckpt, fresh):
     from .autoencoder import Autoencoder
     from .fast_optim import FastAdam
+    from .hierarchical import HierarchicalVAE
     from .train import train
     from .vae import VAE
 
@@ -399,8 +420,13 @@ def _train_locked(a, out, ckpt, fresh):
         common = dict(d_in=data.x_train.shape[1], hidden=s["hidden"], latent_dim=s["latent_dim"],
                       likelihood=s["likelihood"], activation=s["activation"], rng=rng, arch=s["arch"],
                       channels=s["channels"], image_shape=data.image_shape)
-        model = (VAE(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"], **common)
-                 if s["model"] == "vae" else Autoencoder(**common))
+        if s["model"] == "vae":
+            model = VAE(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"], **common)
+        elif s["model"] == "ae":
+            model = Autoencoder(**common)
+        else:
+            model = HierarchicalVAE(common["d_in"], s["latent_dims"], s["hidden"], s["likelihood"], s["sigma"],
+                                    s["activation"], rng)
         optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])
         run = {"dataset": s["dataset"], "binarize": s["binarize"], "seed": s["seed"], "epochs": s["epochs"],
                "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],
@@ -421,8 +447,9 @@ def _train_locked(a, out, ckpt, fresh):
             written.extend([ckpt, out / "history.json"])
 
     schedule = "" if run["lr_schedule"] is None else f", {len(run['lr_schedule'])}-stage lr schedule"
-    print(f"{verb} a {model.kind.upper()} ({model.config['arch']}, {model.likelihood} decoder, latent "
-          f"{model.latent_dim}) on {run['dataset']}: {len(data.x_train)} train / {len(x_test)} test examples, "
+    latent = model.latent_dims if model.kind == "hvae" else model.latent_dim
+    print(f"{verb} a {model.kind.upper()} ({model.config.get('arch', 'mlp')}, {model.likelihood} decoder, latent "
+          f"{latent}) on {run['dataset']}: {len(data.x_train)} train / {len(x_test)} test examples, "
           f"epochs {done + 1}..{run['epochs']}, batch {run['batch_size']}{schedule}; run folder {out}",
           file=sys.stderr)
     try:
@@ -446,9 +473,9 @@ def _train_locked(a, out, ckpt, fresh):
         from .figures import run_figures
         written.extend(run_figures(model, history, data, x_test, out, rng))
     last = {k: history[k][-1] for k in ("test_loss", "test_reconstruction", "test_kl")}
-    name = "-ELBO" if model.kind == "vae" else "reconstruction loss"
+    name = "reconstruction loss" if model.kind == "ae" else "-ELBO"
     print(f"test {name} {last['test_loss']:.2f} " + (f"nats (reconstruction {last['test_reconstruction']:.2f}, "
-                                                    f"KL {last['test_kl']:.2f})" if model.kind == "vae" else
+                                                    f"KL {last['test_kl']:.2f})" if model.kind != "ae" else
                                                     f"({_ae_loss_name(model)})"))
     if written:
         print("wrote " + ", ".join(str(p) for p in written))
@@ -515,34 +542,41 @@ def cmd_evaluate(a):
     dataset = a.dataset or run.get("dataset")
     if dataset not in DATASETS:
         raise InputError(f"{path} does not record its dataset; pass --dataset")
-    if a.iw_samples and model.kind != "vae":
+    if a.iw_samples and model.kind == "ae":
         raise InputError("--iw-samples needs a VAE: an autoencoder defines no p(x)")
     data = _load_data(dataset, a.data_dir)
     _check_data_fits(model, data, dataset, path)
-    binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind == "vae")
+    binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind != "ae")
     x = _test_split(data, binarize)
     if a.n_examples is not None:
         x = x[:a.n_examples]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         parts = negative_elbo(model, x, seed=a.seed)
-        ll = float(np.mean(log_likelihood(model, x, k=a.iw_samples, seed=a.seed))) if a.iw_samples else None
+        iw = model.log_likelihood if model.kind == "hvae" else lambda *p, **k: log_likelihood(model, *p, **k)
+        ll = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed))) if a.iw_samples else None
     if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
         raise InputError(f"evaluating {path} on {dataset} gave a non-finite number ({parts.loss}); the model "
                          "overflows on this data")
-    if model.kind == "vae":
-        result = {"dataset": dataset, "n_examples": len(x), "model": "vae", "negative_elbo": parts.loss,
+    if model.kind != "ae":
+        result = {"dataset": dataset, "n_examples": len(x), "model": model.kind, "negative_elbo": parts.loss,
                   "reconstruction": parts.reconstruction, "kl": parts.kl, "log_likelihood": ll,
                   "iw_samples": a.iw_samples or None}
     else:
         result = {"dataset": dataset, "n_examples": len(x), "model": "ae",
                   "reconstruction_loss": parts.reconstruction, "loss": _ae_loss_name(model)}
+    if model.kind == "hvae":                  # the KL and the active units of every level, bottom first
+        result["kl_per_level"] = model.elbo_parts(x, seed=a.seed)["kl_per_level"]
+        result["active_units_per_level"] = [lev["active_units"] for lev in model.latent_diagnostics(x)]
     if a.json:
         print(json.dumps(result, allow_nan=False))
-    elif model.kind == "vae":
+    elif model.kind != "ae":
         print(f"{dataset} test set, {len(x)} examples, per example in nats:")
         print(f"  -ELBO          {parts.loss:9.2f}  = reconstruction {parts.reconstruction:.2f} + KL {parts.kl:.2f}")
         if a.iw_samples:
             print(f"  log p(x) IW-{a.iw_samples:<5d}{ll:9.2f}  (ELBO gap {parts.loss + ll:.2f})")
+        if model.kind == "hvae":
+            kl = ", ".join(f"{v:.2f}" for v in result["kl_per_level"])
+            print(f"  KL per level   {kl} (bottom first); active units {result['active_units_per_level']}")
     else:
         print(f"{dataset} test set, {len(x)} examples, autoencoder:")
         print(f"  reconstruction loss {parts.reconstruction:9.2f}  ({_ae_loss_name(model)})")
@@ -560,7 +594,7 @@ def cmd_sample(a):
     if out.is_dir():
         raise InputError(f"--out {out} is a folder; give a file name ending in .png")
     model, history = checkpoint.load(_checkpoint_path(a.checkpoint))
-    if model.kind != "vae":
+    if model.kind == "ae":
         raise InputError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
     shape = model.config.get("image_shape") or _guess_image_shape(model.d_in)
     images = model.sample(a.n, np.random.default_rng(a.seed))

@@ -17,12 +17,20 @@ too, so every line of Eq. 3,
 
 can be checked to machine precision: the notebooks 02-05 and tests/test_linear_gaussian.py
 do that. All functions are vectorized over a batch: x (N, D), z (N, L), mu and log_var (N, L).
+
+The last section extends this to two stochastic levels (the hierarchical VAE's shape):
+
+    z_2 ~ N(0, I_{L2}),   z_1 | z_2 ~ N(A z_2 + a, diag(exp(log_var_1))),   x | z_1 ~ N(W z_1 + b, sigma^2 I_D)
+
+with a hierarchical q(z_1, z_2 | x) = q(z_2|x) q(z_1|z_2, x); its log p(x), posterior and
+ELBO are exact too.
 """
 from typing import NamedTuple
 
 import numpy as np
 
-from .losses import LOG_2PI, gaussian_nll_fixed_per_example, kl_per_dimension, kl_standard_normal
+from .losses import (LOG_2PI, gaussian_nll_fixed_per_example, kl_diag_gaussians, kl_per_dimension,
+                     kl_standard_normal)
 
 
 # -- the generative model ------------------------------------------------------------------------
@@ -239,3 +247,128 @@ def as_vae(W, b, sigma, dtype=np.float64):
     enc_b[:L] = -b @ W @ cov / sigma**2
     enc_b[L:] = np.log(np.diag(cov))                                 # log_var, the same for every x
     return vae
+# -- two levels: z_2 -> z_1 -> x, and a hierarchical q ---------------------------------------------
+
+class TwoLevelModel(NamedTuple):
+    r"""z_2 ~ N(0, I), z_1 | z_2 ~ N(A z_2 + a, diag(exp(log_var_1))), x | z_1 ~ N(W z_1 + b, sigma^2 I).
+
+    A : (L1, L2);  a, log_var_1 : (L1,);  W : (D, L1);  b : (D,);  sigma : float > 0
+    """
+    A: np.ndarray
+    a: np.ndarray
+    log_var_1: np.ndarray
+    W: np.ndarray
+    b: np.ndarray
+    sigma: float
+
+
+class TwoLevelQ(NamedTuple):
+    r"""A hierarchical Gaussian q(z_1, z_2 | x) = q(z_2|x) q(z_1|z_2, x), per example:
+
+        q(z_2 | x)      = N(mu_2, diag(exp(log_var_2)))             mu_2, log_var_2 : (N, L2)
+        q(z_1 | z_2, x) = N(c + B z_2, diag(exp(log_var_1)))        c, log_var_1 : (N, L1);  B : (L1, L2)
+
+    The mean of z_1 depends on the sampled z_2, as in the hierarchical VAE's top-down q.
+    """
+    mu_2: np.ndarray
+    log_var_2: np.ndarray
+    c: np.ndarray
+    B: np.ndarray
+    log_var_1: np.ndarray
+
+
+def two_level_sample(n, m, rng):
+    """Draw n examples (n, D) from the TwoLevelModel m, top down: z_2, then z_1, then x."""
+    L1, L2 = m.A.shape
+    z2 = rng.standard_normal((n, L2))
+    z1 = z2 @ m.A.T + m.a + np.exp(0.5 * m.log_var_1) * rng.standard_normal((n, L1))
+    return z1 @ m.W.T + m.b + m.sigma * rng.standard_normal((n, len(m.b)))
+
+
+def two_level_log_marginal(x, m):
+    r"""log p(x) of the TwoLevelModel m, exactly, per example: shape (N,).
+
+    Integrating z_2 out, z_1 ~ N(a, S_1) with S_1 = A A^T + diag(exp(log_var_1)) = F F^T
+    (Cholesky), i.e. z_1 = a + F u with u ~ N(0, I_{L1}). So x = (W F) u + (W a + b) + noise:
+    the one-level model with W' = W F and b' = W a + b, whose log p(x) is log_marginal.
+    """
+    F = np.linalg.cholesky(m.A @ m.A.T + np.diag(np.exp(m.log_var_1)))   # (L1, L1)
+    return log_marginal(x, m.W @ F, m.W @ m.a + m.b, m.sigma)
+
+
+def two_level_posterior(x, m):
+    r"""The exact posterior p(z_1, z_2 | x) of the stacked z = [z_1, z_2]: (mean (N, L1+L2), cov).
+
+    -log p(z) = 1/2 (z_1 - A z_2 - a)^T T (z_1 - A z_2 - a) + 1/2 ||z_2||^2 + const, T = diag(exp(-log_var_1)),
+    a quadratic in z with precision P0 = [[T, -T A], [-A^T T, I + A^T T A]] and linear term
+    h0 = [T a, -A^T T a]. The likelihood adds H^T H / sigma^2 and H^T (x - b) / sigma^2 with
+    H = [W, 0] (x sees only z_1). Bayes' rule for Gaussians then gives
+        cov = (P0 + H^T H / sigma^2)^{-1},    mean = cov (h0 + H^T (x - b) / sigma^2).
+    """
+    L1, L2 = m.A.shape
+    T = np.diag(np.exp(-m.log_var_1))
+    P0 = np.block([[T, -T @ m.A], [-m.A.T @ T, np.eye(L2) + m.A.T @ T @ m.A]])
+    h0 = np.concatenate([T @ m.a, -m.A.T @ T @ m.a])
+    H = np.hstack([m.W, np.zeros((len(m.b), L2))])                    # (D, L1 + L2)
+    cov = np.linalg.inv(P0 + H.T @ H / m.sigma**2)
+    mean = (h0 + (x - m.b) @ H / m.sigma**2) @ cov                      # cov is symmetric
+    return mean, cov
+
+
+def two_level_q_joint(q):
+    r"""The joint Gaussian q(z_1, z_2 | x) of the stacked z = [z_1, z_2]: mean (N, L1+L2), cov (N, ., .).
+
+    With S_2 = diag(exp(log_var_2)) and D_1 = diag(exp(log_var_1)), z_1 = c + B z_2 + D_1^{1/2} e:
+        E[z_1] = c + B mu_2,   Cov[z_1] = B S_2 B^T + D_1,   Cov[z_1, z_2] = B S_2.
+    """
+    S2 = np.exp(q.log_var_2)[:, :, None] * np.eye(q.mu_2.shape[1])      # (N, L2, L2)
+    BS2 = q.B @ S2                                                       # (N, L1, L2)
+    C11 = BS2 @ q.B.T + np.exp(q.log_var_1)[:, :, None] * np.eye(q.c.shape[1])
+    cov = np.concatenate([np.concatenate([C11, BS2], axis=2),
+                          np.concatenate([BS2.transpose(0, 2, 1), S2], axis=2)], axis=1)
+    return np.concatenate([q.c + q.mu_2 @ q.B.T, q.mu_2], axis=1), cov
+
+
+class TwoLevelElboParts(NamedTuple):
+    """Per-example values in nats, each (N,): elbo = expected_log_lik - kl_2 - kl_1."""
+    elbo: np.ndarray
+    expected_log_lik: np.ndarray
+    kl_2: np.ndarray
+    kl_1: np.ndarray
+
+
+def two_level_elbo(x, q, m):
+    r"""The hierarchical ELBO of q for the TwoLevelModel m, in closed form, per example.
+
+        ELBO = E_q[log p(x|z_1)] - KL(q(z_2|x) || p(z_2)) - E_q(z_2)[ KL(q(z_1|z_2,x) || p(z_1|z_2)) ]
+
+    Each term is a Gaussian expectation of a quadratic, E[u^T M u] = E[u]^T M E[u] + tr(M Cov u):
+      E_q[log p(x|z_1)] = log p(x | z_1 = E[z_1]) - tr(W Cov[z_1] W^T) / (2 sigma^2)
+      KL_2              = 1/2 sum_j ( mu_2j^2 + exp(lv_2j) - lv_2j - 1 )
+      KL_1 at z_2 is the diagonal-Gaussian KL with mean gap g(z_2) = (c - a) + (B - A) z_2, whose
+      square is, on average over q(z_2), g(mu_2)^2 + diag((B - A) S_2 (B - A)^T), so
+      E[KL_1]           = KL( N(c + B mu_2, D_1) || N(A mu_2 + a, T^{-1}) )
+                          + 1/2 sum_j diag((B - A) S_2 (B - A)^T)_j exp(-log_var_1,j)
+    Returns TwoLevelElboParts(elbo, expected_log_lik, kl_2, kl_1), each of shape (N,).
+    """
+    mean, cov = two_level_q_joint(q)
+    L1 = q.c.shape[1]
+    C11 = cov[:, :L1, :L1]                                               # (N, L1, L1)
+    spread = np.einsum("dj,njk,dk->n", m.W, C11, m.W)                     # tr(W C11 W^T)
+    expected_log_lik = log_likelihood(x, mean[:, :L1], m.W, m.b, m.sigma) - spread / (2 * m.sigma**2)
+    kl_2 = np.sum(kl_per_dimension(q.mu_2[None], q.log_var_2[None]), axis=-1)      # (N,)
+    G = q.B - m.A                                                         # (L1, L2)
+    extra = 0.5 * (np.exp(q.log_var_2) @ (G * G).T) @ np.exp(-m.log_var_1)      # (N,)
+    mu_q, mu_p = q.c + q.mu_2 @ q.B.T, q.mu_2 @ m.A.T + m.a              # (N, L1) each
+    lv_p = np.broadcast_to(m.log_var_1, mu_p.shape)
+    kl_at_mean = np.array([kl_diag_gaussians(mu_q[[i]], q.log_var_1[[i]], mu_p[[i]], lv_p[[i]])[0]
+                           for i in range(len(x))])                       # one example at a time
+    kl_1 = kl_at_mean + extra
+    return TwoLevelElboParts(expected_log_lik - kl_2 - kl_1, expected_log_lik, kl_2, kl_1)
+
+
+def two_level_kl_to_posterior(x, q, m):
+    """KL( q(z_1, z_2 | x) || p(z_1, z_2 | x) ), per example (N,): the gap log p(x) - ELBO."""
+    mean_q, cov_q = two_level_q_joint(q)
+    mean, cov = two_level_posterior(x, m)
+    return kl_gaussians(mean_q, cov_q, mean, cov)

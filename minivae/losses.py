@@ -161,3 +161,32 @@ def mse(x_hat, x):
     n = x.shape[0]
     r = x_hat - x
     return float(np.sum(r * r)) / n, 2 * r / n
+
+
+# -- KL between two diagonal Gaussians: the hierarchical VAE's per-level term -------------------
+
+def kl_diag_gaussians(mu_q, log_var_q, mu_p, log_var_p):
+    r"""KL( N(mu_q, diag(exp(log_var_q))) || N(mu_p, diag(exp(log_var_p))) ), per example,
+    averaged over the batch, with its gradients with respect to all four arguments.
+
+    mu_q, log_var_q, mu_p, log_var_p : ndarrays of shape (N, L)
+
+    One dimension at a time (the log-density ratio's expectation under q):
+        KL_j = 1/2 [ lv_p - lv_q + ( exp(lv_q) + (mu_q - mu_p)^2 ) exp(-lv_p) - 1 ]
+    With mu_p = 0 and lv_p = 0 it is kl_standard_normal's 1/2 (mu^2 + exp(lv) - lv - 1).
+
+        dKL/dmu_q = (mu_q - mu_p) exp(-lv_p) / N                    dKL/dmu_p = -dKL/dmu_q
+        dKL/dlv_q = ( exp(lv_q - lv_p) - 1 ) / (2 N)
+        dKL/dlv_p = ( 1 - ( exp(lv_q) + (mu_q - mu_p)^2 ) exp(-lv_p) ) / (2 N)
+
+    Returns (kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p): a float and four (N, L) arrays.
+    """
+    n = mu_q.shape[0]
+    diff = mu_q - mu_p                                        # (N, L)
+    inv_var_p = np.exp(-log_var_p)                            # 1 / sigma_p^2
+    ratio = np.exp(log_var_q - log_var_p)                     # sigma_q^2 / sigma_p^2
+    kl = 0.5 * np.sum(log_var_p - log_var_q + ratio + diff * diff * inv_var_p - 1) / n
+    dmu_q = diff * inv_var_p / n
+    dlog_var_q = (ratio - 1) / (2 * n)
+    dlog_var_p = (1 - ratio - diff * diff * inv_var_p) / (2 * n)
+    return float(kl), dmu_q, dlog_var_q, -dmu_q, dlog_var_p

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
-from scipy.stats import multivariate_normal
+from scipy.stats import multivariate_normal, norm
 
 from minivae import GaussianSampler, kl_standard_normal, numerical_gradient
 from minivae import linear_gaussian as lg
@@ -188,3 +188,104 @@ def test_as_vae_decodes_w_z_plus_b_and_encodes_the_posterior_mean_and_marginal_v
     assert_allclose(vae.decode(z), z @ W.T + b, rtol=1e-12)
     assert_allclose(mu, mean, rtol=1e-10, atol=1e-12)
     assert_allclose(np.exp(log_var), np.broadcast_to(np.diag(cov), (4, 3)), rtol=1e-10)
+# -- two levels: z_2 -> z_1 -> x with a hierarchical q ---------------------------------------------
+
+two_level_shapes = dict(n=st.integers(1, 4), d=st.integers(1, 5), l1=st.integers(1, 3),
+                        l2=st.integers(1, 3), seed=seeds, sigma=st.floats(0.3, 2.0))
+
+
+def _two_level_model(rng, d, l1, l2, sigma):
+    return lg.TwoLevelModel(rng.standard_normal((l1, l2)), rng.standard_normal(l1),
+                            rng.uniform(-1.5, 0.5, l1), rng.standard_normal((d, l1)),
+                            rng.standard_normal(d), sigma)
+
+
+def _two_level_q(rng, n, l1, l2):
+    return lg.TwoLevelQ(rng.standard_normal((n, l2)), rng.uniform(-2.0, 1.0, (n, l2)),
+                        rng.standard_normal((n, l1)), rng.standard_normal((l1, l2)),
+                        rng.uniform(-2.0, 1.0, (n, l1)))
+
+
+def _log_joint(x, z1, z2, m):
+    """log p(x|z_1) + log p(z_1|z_2) + log p(z_2), per row, from scipy's densities."""
+    return np.array([multivariate_normal(m.W @ a + m.b, m.sigma**2 * np.eye(len(m.b))).logpdf(xi)
+                     + multivariate_normal(m.A @ c + m.a, np.diag(np.exp(m.log_var_1))).logpdf(a)
+                     + multivariate_normal(np.zeros(len(c)), np.eye(len(c))).logpdf(c)
+                     for xi, a, c in zip(x, z1, z2)])
+
+
+@given(**two_level_shapes)
+def test_two_level_log_marginal_is_the_gaussian_density_of_x(n, d, l1, l2, seed, sigma):
+    rng = np.random.default_rng(seed)
+    m = _two_level_model(rng, d, l1, l2, sigma)
+    x = lg.two_level_sample(n, m, rng)
+    S1 = m.A @ m.A.T + np.diag(np.exp(m.log_var_1))                   # Cov z_1
+    exact = multivariate_normal(m.W @ m.a + m.b, m.W @ S1 @ m.W.T + sigma**2 * np.eye(d))
+    assert_allclose(lg.two_level_log_marginal(x, m), exact.logpdf(x).reshape(n), rtol=1e-10, atol=1e-10)
+
+
+@given(**two_level_shapes)
+def test_two_level_posterior_is_bayes_rule(n, d, l1, l2, seed, sigma):
+    rng = np.random.default_rng(seed)
+    m = _two_level_model(rng, d, l1, l2, sigma)
+    x, z1, z2 = lg.two_level_sample(n, m, rng), rng.standard_normal((n, l1)), rng.standard_normal((n, l2))
+    mean, cov = lg.two_level_posterior(x, m)
+    bayes = _log_joint(x, z1, z2, m) - lg.two_level_log_marginal(x, m)
+    density = [multivariate_normal(mi, cov).logpdf(zi) for mi, zi in zip(mean, np.hstack([z1, z2]))]
+    assert_allclose(bayes, density, rtol=1e-9, atol=1e-9)
+
+
+@given(**two_level_shapes)
+def test_log_p_x_is_hierarchical_elbo_plus_kl_to_the_posterior(n, d, l1, l2, seed, sigma):
+    rng = np.random.default_rng(seed)
+    m = _two_level_model(rng, d, l1, l2, sigma)
+    x, q = lg.two_level_sample(n, m, rng), _two_level_q(rng, n, l1, l2)
+    parts = lg.two_level_elbo(x, q, m)
+    gap = lg.two_level_kl_to_posterior(x, q, m)
+    assert_allclose(parts.elbo, parts.expected_log_lik - parts.kl_2 - parts.kl_1, rtol=1e-12)
+    assert_allclose(parts.elbo + gap, lg.two_level_log_marginal(x, m), rtol=1e-9, atol=1e-9)
+    assert np.all(parts.elbo <= lg.two_level_log_marginal(x, m) + 1e-9)
+    assert np.all(parts.kl_1 >= 0) and np.all(parts.kl_2 >= 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_hierarchical_elbo_and_its_parts_match_monte_carlo(seed):
+    # sample z_2 ~ q(z_2|x), then z_1 ~ q(z_1|z_2,x): each part is the mean of its log-ratio
+    rng = np.random.default_rng(seed)
+    d, l1, l2, S = 4, 3, 2, 40_000
+    m = _two_level_model(rng, d, l1, l2, 0.8)
+    x, q = lg.two_level_sample(1, m, rng), _two_level_q(rng, 1, l1, l2)
+    z2 = q.mu_2 + np.exp(0.5 * q.log_var_2) * rng.standard_normal((S, l2))
+    mean_1 = q.c + z2 @ q.B.T                                          # (S, L1)
+    z1 = mean_1 + np.exp(0.5 * q.log_var_1) * rng.standard_normal((S, l1))
+    sd_q1, sd_p1 = np.exp(0.5 * q.log_var_1), np.exp(0.5 * m.log_var_1)
+    log_lik = lg.log_likelihood(x, z1, m.W, m.b, m.sigma)
+    kl_1 = np.sum(norm.logpdf(z1, mean_1, sd_q1) - norm.logpdf(z1, z2 @ m.A.T + m.a, sd_p1), axis=1)
+    kl_2 = np.sum(norm.logpdf(z2, q.mu_2, np.exp(0.5 * q.log_var_2)) - norm.logpdf(z2), axis=1)
+    exact = lg.two_level_elbo(x, q, m)
+    for mc, value in ((log_lik, exact.expected_log_lik), (kl_1, exact.kl_1), (kl_2, exact.kl_2),
+                      (log_lik - kl_1 - kl_2, exact.elbo)):
+        assert abs(mc.mean() - value[0]) < 4 * mc.std(ddof=1) / np.sqrt(S)
+
+
+@given(n=st.integers(1, 3), d=st.integers(1, 5), l1=st.integers(1, 3), seed=seeds, sigma=st.floats(0.3, 2.0))
+def test_hierarchical_q_reaches_log_p_x_when_the_posterior_lies_in_its_family(n, d, l1, seed, sigma):
+    # With one top dimension and W with orthogonal columns, p(z_2|x) is a 1-d Gaussian and
+    # p(z_1|z_2,x) has the diagonal precision exp(-log_var_1) + W^T W / sigma^2: the hierarchical
+    # q can equal the posterior (a mean-field q cannot: z_1 and z_2 are correlated given x).
+    rng = np.random.default_rng(seed)
+    W = np.linalg.qr(rng.standard_normal((max(d, l1), l1)))[0][:d] * rng.uniform(0.5, 2.0, l1)
+    if not np.allclose(W.T @ W, np.diag(np.diag(W.T @ W))):
+        W = np.zeros((d, l1))                                          # d < l1: still diagonal
+    m = lg.TwoLevelModel(rng.standard_normal((l1, 1)), rng.standard_normal(l1),
+                         rng.uniform(-1.5, 0.5, l1), W, rng.standard_normal(d), sigma)
+    x = lg.two_level_sample(n, m, rng)
+    mean, cov = lg.two_level_posterior(x, m)
+    S11, S12, S22 = cov[:l1, :l1], cov[:l1, l1:], cov[l1:, l1:]
+    B = S12 / S22                                                      # E[z_1|z_2] = c + B z_2
+    cond = S11 - B @ S12.T                                             # Cov[z_1|z_2], diagonal
+    assert_allclose(cond, np.diag(np.diag(cond)), atol=1e-10)
+    q = lg.TwoLevelQ(mean[:, l1:], np.full((n, 1), np.log(S22[0, 0])), mean[:, :l1] - mean[:, l1:] @ B.T,
+                     B, np.tile(np.log(np.diag(cond)), (n, 1)))
+    assert_allclose(lg.two_level_elbo(x, q, m).elbo, lg.two_level_log_marginal(x, m), rtol=1e-9, atol=1e-9)
+    assert_allclose(lg.two_level_kl_to_posterior(x, q, m), 0, atol=1e-8)

@@ -1,0 +1,394 @@
+r"""A hierarchical VAE with top-down inference (Ladder VAE, Sonderby et al. 2016; NVAE, Vahdat
+& Kautz 2021): L stochastic levels z_1 (next to x), ..., z_L (the top).
+
+Generative model, top down (levels listed bottom first, as in ``latent_dims``):
+
+    p(z_L)           = N(0, I)
+    p(z_l | z_{l+1}) = N(mu_p, diag(exp(lv_p))),   (mu_p, lv_p) = prior_l(z_{l+1})     l < L
+    p(x | z_1)       = the decoder's likelihood (bernoulli / gaussian / gaussian-learned)
+
+Inference, also top down, sharing the generative path. One deterministic bottom-up pass
+reads x into features d_1, ..., d_{L-1} (d_0 = x); then, from the top:
+
+    q(z_L | x)            = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = top(d_{L-1})
+    q(z_l | z_{l+1}, x)   = N(mu_p + delta_mu, diag(exp(lv_p + delta_lv))),             l < L
+                            (delta_mu, delta_lv) = posterior_l([d_l, z_{l+1}])
+
+This is NVAE's *residual* parameterization: the posterior at level l is the prior at
+level l (the same network, evaluated at the same sampled z_{l+1}) moved by a correction
+that the bottom-up features of x ask for. Notebook 08 explains the Ladder VAE's
+alternative (a precision-weighted merge of the two Gaussians). We chose the residual form
+because its derivatives are one line each: mu_q = mu_p + delta_mu gives dLoss/dmu_p and
+dLoss/d(delta_mu) both equal to dLoss/dmu_q, and the same for the log-variances. (In the
+code, d-names are gradients, as everywhere in minivae: dmu_q = dLoss/dmu_q.)
+
+The ELBO. The joint posterior factorizes as q(z|x) = q(z_L|x) prod_{l<L} q(z_l|z_{l+1},x),
+and the joint prior as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
+
+    ELBO = E_q[ log p(x|z_1) + log p(z) - log q(z|x) ]
+         = E_q[ log p(x|z_1) ] - KL( q(z_L|x) || p(z_L) )
+           - sum_{l<L} E_q[ KL( q(z_l|z_{l+1},x) || p(z_l|z_{l+1}) ) ]
+
+(the expectation of each log-ratio over z_l, given the levels above, is the KL between two
+diagonal Gaussians in closed form: losses.kl_diag_gaussians). One reparameterized draw
+z_l = mu_q + exp(lv_q / 2) eps_l per level, top first, estimates the outer expectations;
+the inner KLs are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of
+the levels' KLs; ``kl_per_level`` holds them (bottom first) after each call.
+
+Networks, with h_l = hidden[l - 1] (one hidden size per level; "MLP a -> b -> c" is
+Dense, activation, Dense):
+
+    up_l       d_{l-1} -> h_l, then the activation          (l = 1 .. L-1)   bottom-up
+    top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
+    prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
+    posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (delta_mu, delta_lv)          q(z_l|z_{l+1},x)
+    decoder    z_1 -> h_1 -> D (or 2D)                                        p(x|z_1)
+
+With L = 1 only top and decoder exist: they are VAE(hidden=[h_1])'s encoder and decoder,
+built in the same order from the same Generator, so the model *is* that VAE (tested).
+"""
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import logsumexp
+
+from .activations import ACTIVATIONS
+from .checks import check_batch, check_dtype, check_fits, check_positive_int, check_sigma
+from .errors import InputError
+from .layers import Sequential, mlp
+from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
+                          nll_per_example, nll_target_gradient)
+from .losses import LOG_2PI, LossParts, kl_diag_gaussians, kl_standard_normal
+from .sampler import GaussianSampler, sigma_from_log_var
+
+
+class Level(NamedTuple):
+    """One stochastic level after a top-down pass; each array is (N, L_l).
+
+    q = N(mu_q, diag(exp(log_var_q))) is the posterior, p = N(mu_p, diag(exp(log_var_p)))
+    the prior at the sampled level above (zeros, i.e. N(0, I), at the top); z ~ q.
+    """
+    mu_q: np.ndarray
+    log_var_q: np.ndarray
+    mu_p: np.ndarray
+    log_var_p: np.ndarray
+    z: np.ndarray
+
+
+def log_normal(z, mu, log_var):
+    r"""log N(z; mu, diag(exp(log_var))) summed over the last axis: (..., L) -> (...).
+
+        log N = -1/2 sum_j [ (z_j - mu_j)^2 exp(-lv_j) + lv_j + log(2 pi) ]
+    """
+    r = z - mu
+    return -0.5 * np.sum(r * r * np.exp(-log_var) + log_var + LOG_2PI, axis=-1)
+
+
+def _split(h):
+    """(N, 2K) -> the first K columns and the last K: (mean, log-variance)."""
+    k = h.shape[1] // 2
+    return h[:, :k], h[:, k:]
+
+
+class HierarchicalVAE:
+    r"""An MLP hierarchical VAE with top-down inference (see the module docstring).
+
+    d_in : data dimension D
+    latent_dims : sizes (L_1, ..., L_L) of the stochastic levels, bottom (next to x) first
+    hidden : one hidden-layer size per level, (h_1, ..., h_L), bottom first
+    likelihood, sigma, activation, rng, dtype : as for VAE
+    """
+
+    kind = "hvae"
+
+    def __init__(self, d_in=784, latent_dims=(32, 16), hidden=(400, 100), likelihood="bernoulli",
+                 sigma=0.1, activation="relu", rng=None, dtype=np.float32):
+        check_likelihood(likelihood)
+        d_in = check_positive_int(d_in, "d_in")
+        latent_dims = [check_positive_int(k, "each latent size") for k in latent_dims]
+        hidden = [check_positive_int(h, "each hidden size") for h in hidden]
+        if not latent_dims or len(hidden) != len(latent_dims):
+            raise InputError(f"latent_dims and hidden need one positive size per level (as many of "
+                             f"each); got latent_dims={latent_dims}, hidden={hidden}")
+        if activation not in ACTIVATIONS:
+            raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        sigma, dtype = check_sigma(sigma), check_dtype(dtype)
+        count = self.parameter_count({"d_in": d_in, "latent_dims": latent_dims, "hidden": hidden,
+                                      "likelihood": likelihood})
+        # params, grads, and the optimizer's m, v and scratch: five arrays per parameter
+        check_fits(5 * count, dtype, f"a model with {count:,} parameters (with gradients and Adam's state)")
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.d_in, self.latent_dims, self.hidden = d_in, latent_dims, hidden
+        self.likelihood, self.sigma, self.dtype = likelihood, sigma, dtype
+        self.n_levels = L = len(latent_dims)
+        self.config = {"kind": self.kind, "d_in": d_in, "latent_dims": latent_dims,
+                       "hidden": hidden, "likelihood": likelihood, "sigma": sigma,
+                       "activation": activation, "dtype": self.dtype.name}
+        net = dict(rng=rng, activation=activation, dtype=dtype)
+        # Lists indexed by i = l - 1 for level l (level 1 is next to x).
+        widths = [d_in] + hidden                   # widths[i] is the width of d_i (d_0 = x)
+        self.up = [Sequential(mlp([widths[i], hidden[i]], **net).layers + [ACTIVATIONS[activation]()])
+                   for i in range(L - 1)]                                     # d_i -> d_{i+1}
+        self.top = mlp([widths[L - 1], hidden[L - 1], 2 * latent_dims[L - 1]], **net)
+        self.prior, self.posterior = [None] * (L - 1), [None] * (L - 1)
+        for i in range(L - 2, -1, -1):                                         # top down
+            self.prior[i] = mlp([latent_dims[i + 1], hidden[i + 1], 2 * latent_dims[i]], **net)
+            self.posterior[i] = mlp([hidden[i] + latent_dims[i + 1], hidden[i],
+                                     2 * latent_dims[i]], **net)
+        self.decoder = mlp([latent_dims[0], hidden[0], decoder_width(likelihood, d_in)], **net)
+        self.samplers = [GaussianSampler() for _ in range(L)]
+        nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
+                + [(f"{part}{i + 1}", n) for i in range(L - 1)
+                   for part, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))]
+                + [("decoder", self.decoder)])
+        self.params = {f"{name}.{k}": v for name, n in nets for k, v in n.params.items()}
+        self.grads = {f"{name}.{k}": v for name, n in nets for k, v in n.grads.items()}
+        self.kl_per_level = None
+
+    @staticmethod
+    def parameter_count(config):
+        """How many numbers the model of config has, counted without building it (the sizes of
+        the networks built in __init__)."""
+        d, lat, hid = config["d_in"], list(config["latent_dims"]), list(config["hidden"])
+        L, out = len(lat), decoder_width(config.get("likelihood", "bernoulli"), config["d_in"])
+        widths = [d] + hid
+
+        def dense(*sizes):
+            return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+        return (sum(dense(widths[i], hid[i]) for i in range(L - 1))                      # up
+                + dense(widths[L - 1], hid[L - 1], 2 * lat[L - 1])                       # top
+                + sum(dense(lat[i + 1], hid[i + 1], 2 * lat[i])                          # prior
+                      + dense(hid[i] + lat[i + 1], hid[i], 2 * lat[i]) for i in range(L - 1))  # posterior
+                + dense(lat[0], hid[0], out))                                            # decoder
+
+    # -- the two passes -----------------------------------------------------------------------
+    def _bottom_up(self, x):
+        """x (N, D) -> [d_0 = x, d_1 (N, h_1), ..., d_{L-1} (N, h_{L-1})]."""
+        d = [x]
+        for net in self.up:
+            d.append(net.forward(d[-1]))
+        return d
+
+    def _top_down(self, d, rng=None, eps=None):
+        """The posterior, level by level from the top, each level drawn before the one below.
+
+        d : the bottom-up features from _bottom_up.  eps : None or a list, bottom first, of
+        (N, L_l) arrays (None draws every level's noise from rng). Returns [Level] bottom first.
+        """
+        L = self.n_levels
+        eps = [None] * L if eps is None else eps
+        levels = [None] * L
+        mu, log_var = _split(self.top.forward(d[L - 1]))                # q(z_L|x): (N, L_L) each
+        zeros = np.zeros_like(mu)                                        # p(z_L) = N(0, I)
+        z = self.samplers[L - 1].forward(mu, log_var, rng=rng, eps=eps[L - 1])
+        levels[L - 1] = Level(mu, log_var, zeros, zeros, z)
+        for i in range(L - 2, -1, -1):
+            z_above = levels[i + 1].z                                           # (N, L_{l+1})
+            mu_p, log_var_p = _split(self.prior[i].forward(z_above))           # p(z_l|z_{l+1})
+            r = self.posterior[i].forward(np.concatenate([d[i + 1], z_above], axis=1))
+            delta_mu, delta_log_var = _split(r)                                 # the residual
+            mu_q, log_var_q = mu_p + delta_mu, log_var_p + delta_log_var       # q(z_l|z_{l+1},x)
+            z = self.samplers[i].forward(mu_q, log_var_q, rng=rng, eps=eps[i])
+            levels[i] = Level(mu_q, log_var_q, mu_p, log_var_p, z)
+        return levels
+
+    def _check_eps(self, eps):
+        if eps is None:
+            return None
+        if not isinstance(eps, (list, tuple)) or len(eps) != self.n_levels:
+            raise InputError(f"eps must be a list of {self.n_levels} arrays, one (N, L_l) per "
+                             f"level, bottom first (latent_dims {self.latent_dims})")
+        return [np.asarray(e, dtype=self.dtype) for e in eps]
+
+    # -- training -------------------------------------------------------------------------------
+    def loss(self, x, rng=None, eps=None, beta=1.0):
+        r"""The negative ELBO of the batch x (N, D), one z per level and example.
+
+        Pass rng to draw the noise, or eps, a list of (N, L_l) arrays bottom first, to fix it.
+        Returns LossParts(loss, reconstruction, kl) in nats per example, kl the sum over
+        levels; self.kl_per_level lists the levels' KLs, bottom first.
+
+            -ELBO = -log p(x|z_1) + beta ( KL_L + sum_{l<L} KL_l )
+        """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        check_targets(x, self.likelihood)
+        eps = self._check_eps(eps)
+        d = self._bottom_up(x)
+        levels = self._top_down(d, rng=rng, eps=eps)
+        out = self.decoder.forward(levels[0].z)                                  # (N, D)
+        reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z_1)
+        top = levels[-1]
+        kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
+        self._dkl_top = (dmu, dlog_var)
+        kls, self._dkl = [], []
+        for lev in levels[:-1]:                      # KL_l at the sampled z_{l+1}, l < L
+            kl, *grads = kl_diag_gaussians(lev.mu_q, lev.log_var_q, lev.mu_p, lev.log_var_p)
+            kls.append(kl)
+            self._dkl.append(grads)                  # dmu_q, dlog_var_q, dmu_p, dlog_var_p
+        self.kl_per_level = kls + [kl_top]
+        self._x, self._out, self._beta, self._d_widths = x, out, beta, [a.shape[1] for a in d]
+        kl = float(sum(self.kl_per_level))
+        return LossParts(reconstruction + beta * kl, reconstruction, kl)
+
+    def backward(self, need_dx=False):
+        r"""Fill self.grads with d(-ELBO)/d(params) for the last call to loss.
+
+        The chain rule runs the top-down pass backwards (level 1 up to level L), then the
+        bottom-up pass backwards (the top's input down to x). At level l < L:
+            mu_q = mu_p + delta_mu   so   dLoss/d(delta_mu) = dLoss/dmu_q,
+                                          dLoss/dmu_p  = dLoss/dmu_q + beta dKL_l/dmu_p
+        (and the same for the log-variances), where dLoss/dmu_q = (through z_l) + beta dKL_l/dmu_q.
+        z_{l+1} reaches the loss through prior_l and posterior_l: dLoss/dz_{l+1} sums both.
+        Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
+        """
+        L, beta = self.n_levels, self._beta
+        dd = [None] * L                                        # dLoss/dd_i via posterior_i
+        dz = self.decoder.backward(self._dout)                 # dLoss/dz_1  (N, L_1)
+        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
+            dmu_q, dlog_var_q = self.samplers[i].backward(dz)  # through z_l = mu_q + sigma eps
+            kl_mu_q, kl_lv_q, kl_mu_p, kl_lv_p = self._dkl[i]
+            dmu_q = dmu_q + beta * kl_mu_q
+            dlog_var_q = dlog_var_q + beta * kl_lv_q
+            dmu_p, dlog_var_p = dmu_q + beta * kl_mu_p, dlog_var_q + beta * kl_lv_p
+            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
+            h = self._d_widths[i + 1]
+            dd[i + 1] = dr[:, :h]                               # (N, h_l)  to the bottom-up d_l
+            dz = dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
+        dmu, dlog_var = self.samplers[L - 1].backward(dz)      # the top level, prior N(0, I)
+        dh = np.concatenate([dmu + beta * self._dkl_top[0], dlog_var + beta * self._dkl_top[1]], axis=1)
+        dd_below = self.top.backward(dh, need_dx=need_dx or L > 1)      # dLoss/dd_{L-1}
+        for i in range(L - 2, -1, -1):                          # up_i: d_i -> d_{i+1}
+            dd_below = self.up[i].backward(dd_below + dd[i + 1], need_dx=need_dx or i > 0)
+        if not need_dx:
+            return None
+        return dd_below + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+
+    # -- using a trained model ----------------------------------------------------------------
+    def encode(self, x):
+        r"""x (N, D) -> [(mu_q, log_var_q)] per level, bottom first, each (N, L_l).
+
+        The lower levels' posteriors depend on the level above; here each is taken at the
+        posterior mean of the level above (eps = 0), so the answer is deterministic.
+        """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        levels = self._top_down(self._bottom_up(x), eps=self._zeros(len(x)))
+        return [(lev.mu_q, lev.log_var_q) for lev in levels]
+
+    def decode(self, z):
+        """z_1 (N, L_1) -> decoder output (N, D) logits or means ((N, 2D) for gaussian-learned)."""
+        return self.decoder.forward(z)
+
+    def reconstruct(self, x):
+        """x (N, D) -> E[x | z_1] (N, D) at the posterior means, level by level from the top."""
+        mu_1, _ = self.encode(x)[0]
+        return mean_image(self.decode(mu_1), self.likelihood, self.d_in)
+
+    def prior_sample(self, n, rng=None, fixed=None, mean=False):
+        r"""Draw n z's from the generative model, top down: [z_1, ..., z_L], each (n, L_l).
+
+        fixed : None or a list, bottom first, of None or arrays (n, L_l) (or (L_l,), used for
+                every sample): those levels are held at the given value, and the levels below
+                are drawn from p(z_l | z_{l+1}) given them. Fix the top and redraw the rest to
+                see what the lower levels encode.
+        mean : take each free level at its prior mean instead of drawing it (rng unused).
+        """
+        L = self.n_levels
+        fixed = [None] * L if fixed is None else list(fixed)
+        if len(fixed) != L:
+            raise InputError(f"fixed must list {L} entries (None or an array), bottom first")
+        z = [None] * L
+        for i in range(L - 1, -1, -1):
+            if fixed[i] is not None:
+                z[i] = np.broadcast_to(np.asarray(fixed[i], dtype=self.dtype), (n, self.latent_dims[i]))
+                continue
+            if i == L - 1:
+                mu, sigma = np.zeros((n, self.latent_dims[i]), self.dtype), 1.0   # p(z_L) = N(0, I)
+            else:
+                mu, log_var = _split(self.prior[i].forward(z[i + 1]))          # p(z_l | z_{l+1})
+                sigma = sigma_from_log_var(log_var)
+            z[i] = mu if mean else mu + sigma * rng.standard_normal(mu.shape, dtype=self.dtype)
+        return z
+
+    def sample(self, n, rng, fixed=None):
+        """n samples from the model: z_L, ..., z_1 top down, then E[x|z_1]. Returns (n, D)."""
+        z = self.prior_sample(n, rng, fixed=fixed)
+        return mean_image(self.decode(z[0]), self.likelihood, self.d_in)
+
+    def generate(self, z):
+        """z_L (N, L_L), top-level codes -> E[x|z_1] (N, D), the lower levels at their prior
+        means. With one level this is VAE.generate."""
+        z = np.asarray(z, dtype=self.dtype)
+        zs = self.prior_sample(len(z), fixed=[None] * (self.n_levels - 1) + [z], mean=True)
+        return mean_image(self.decode(zs[0]), self.likelihood, self.d_in)
+
+    def _zeros(self, n):
+        return [np.zeros((n, k), self.dtype) for k in self.latent_dims]
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def log_likelihood(self, x, k=1000, seed=0, max_rows=1024):
+        r"""Importance-weighted estimate of log p(x) per example, shape (N,), in nats.
+
+        z ~ q(z|x) top down; log w sums the densities of every level:
+            log w = log p(x|z_1) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
+            log p(x) ~= logsumexp_s(log w_s) - log k
+        At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood.
+        """
+        if k < 1:
+            raise InputError(f"k (the number of importance samples) must be at least 1; got {k}")
+        rng = np.random.default_rng(seed)
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        examples = max(1, min(len(x), max_rows // k))
+        samples = max(1, min(k, max_rows // examples))
+        result = np.empty(len(x))
+        for start in range(0, len(x), examples):
+            d = self._bottom_up(x[start:start + examples])                   # once per example
+            b = len(d[0])
+            log_w = np.empty((k, b))
+            for s0 in range(0, k, samples):
+                s = min(samples, k - s0)
+                ds = [np.tile(di, (s, 1)) for di in d]                        # (s B, .) rows
+                levels = self._top_down(ds, rng=rng)
+                out = self.decoder.forward(levels[0].z)
+                lw = -nll_per_example(out, ds[0], self.likelihood, self.sigma)   # log p(x|z_1)
+                for lev in levels:
+                    lw += log_normal(lev.z, lev.mu_p, lev.log_var_p) - log_normal(lev.z, lev.mu_q, lev.log_var_q)
+                log_w[s0:s0 + s] = lw.reshape(s, b)
+            result[start:start + b] = logsumexp(log_w, axis=0) - np.log(k)
+        return result
+
+    def elbo_parts(self, x, seed=0, batch_size=1000):
+        """-ELBO of x (N, D) in nats per example with its parts, one draw per level and example.
+
+        Returns dict: loss, reconstruction, kl (the total), kl_per_level (bottom first).
+        """
+        rng = np.random.default_rng(seed)
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        sums = np.zeros(3 + self.n_levels)
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size]
+            parts = self.loss(xb, rng=rng)
+            sums += len(xb) * np.array([*parts, *self.kl_per_level])
+        sums /= len(x)
+        return {"loss": float(sums[0]), "reconstruction": float(sums[1]), "kl": float(sums[2]),
+                "kl_per_level": [float(v) for v in sums[3:]]}
+
+    def latent_diagnostics(self, x, threshold=1e-2):
+        r"""Per-level, per-dimension KL and active units (as evaluate.latent_diagnostics).
+
+        Each level is taken along the posterior-mean path (encode): KL_lj is the KL of
+        dimension j of q(z_l | z_{l+1}, x) from p(z_l | z_{l+1}), averaged over x, and
+        A_lj = Var_x( mu_q,lj(x) ); a dimension is active if A_lj > threshold.
+        Returns a list, bottom first, of dicts kl_per_dim (L_l,), activity (L_l,), active_units.
+        """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        levels = self._top_down(self._bottom_up(x), eps=self._zeros(len(x)))
+        out = []
+        for lev in levels:
+            args = [a.astype(np.float64) for a in lev[:4]]
+            kl = np.array([kl_diag_gaussians(*(a[:, [j]] for a in args))[0]
+                           for j in range(lev.mu_q.shape[1])])
+            activity = args[0].var(axis=0)
+            out.append({"kl_per_dim": kl, "activity": activity,
+                        "active_units": int(np.sum(activity > threshold))})
+        return out

@@ -1,0 +1,241 @@
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from minivae import VAE, Adam, HierarchicalVAE, LeakyReLU
+from minivae import linear_gaussian as lg
+from minivae.errors import InputError
+from minivae.gradcheck import assert_model_gradients_match
+from minivae.train import train
+from kinks import kink_margin
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+def _data(likelihood, rng, n, d):
+    return rng.random((n, d)) if likelihood == "bernoulli" else rng.standard_normal((n, d))
+
+
+def _networks(model):
+    return [*model.up, model.top, *model.prior, *model.posterior, model.decoder]
+
+
+def _kink_margin(model):
+    """Smallest distance of any ReLU input to 0, on the inputs the last loss() call fed each net."""
+    return min(kink_margin(net, net.layers[0]._x) for net in _networks(model))
+
+
+@given(seed=seeds, n=st.integers(1, 3), beta=st.floats(0.1, 2.0),
+       latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       hidden=st.integers(2, 4), activation=st.sampled_from(["tanh", "sigmoid", "relu", "leaky_relu"]),
+       likelihood=st.sampled_from(["bernoulli", "gaussian", "gaussian-learned"]))
+def test_whole_hierarchical_vae_backward_matches_finite_differences(
+        seed, n, beta, latent_dims, hidden, activation, likelihood):
+    rng = np.random.default_rng(seed)
+    d = 4
+    model = HierarchicalVAE(d, latent_dims, [hidden] * len(latent_dims), likelihood=likelihood,
+                            sigma=0.7, activation=activation, rng=rng, dtype=np.float64)
+    for p in model.params.values():              # nonzero biases: every term is exercised
+        p += 0.1 * rng.standard_normal(p.shape)
+    x = _data(likelihood, rng, n, d)
+    eps = [rng.standard_normal((n, k)) for k in latent_dims]
+    model.loss(x, eps=eps, beta=beta)
+    assume(_kink_margin(model) > 1e-3)           # no ReLU input within a step of its kink
+    assert_model_gradients_match(model, x, lambda: model.loss(x, eps=eps, beta=beta).loss)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
+def test_one_level_is_the_vae_with_the_same_weights_loss_and_gradients(likelihood):
+    # Built from the same seed, the two models draw the same initial weights (same order).
+    vae = VAE(6, hidden=[5], latent_dim=3, likelihood=likelihood, rng=np.random.default_rng(1),
+              dtype=np.float64)
+    hvae = HierarchicalVAE(6, latent_dims=[3], hidden=[5], likelihood=likelihood,
+                           rng=np.random.default_rng(1), dtype=np.float64)
+    name = {k: k.replace("top.", "encoder.") for k in hvae.params}
+    assert sorted(name.values()) == sorted(vae.params)
+    for k, p in hvae.params.items():
+        assert_allclose(p, vae.params[name[k]], rtol=0, atol=0)
+    rng = np.random.default_rng(2)
+    x, eps = _data(likelihood, rng, 4, 6), rng.standard_normal((4, 3))
+    assert hvae.loss(x, eps=[eps], beta=0.5) == vae.loss(x, eps=eps, beta=0.5)
+    assert hvae.kl_per_level == [vae.loss(x, eps=eps).kl]
+    hvae.loss(x, eps=[eps], beta=0.5)
+    vae.loss(x, eps=eps, beta=0.5)
+    assert_allclose(hvae.backward(need_dx=True), vae.backward(need_dx=True), rtol=1e-12, atol=1e-15)
+    for k, g in hvae.grads.items():
+        assert_allclose(g, vae.grads[name[k]], rtol=1e-12, atol=1e-15)
+    z = rng.standard_normal((2, 3))
+    assert_allclose(hvae.generate(z), vae.generate(z), rtol=1e-12)
+    assert_allclose(hvae.encode(x)[0][0], vae.encode(x)[0], rtol=1e-12)
+
+
+def test_loss_is_reconstruction_plus_beta_times_the_sum_of_the_levels_kls():
+    rng = np.random.default_rng(0)
+    model = HierarchicalVAE(6, latent_dims=[3, 2, 2], hidden=[5, 4, 3], rng=rng, dtype=np.float64)
+    x, eps = rng.random((4, 6)), [rng.standard_normal((4, k)) for k in (3, 2, 2)]
+    parts = model.loss(x, eps=eps, beta=0.3)
+    assert len(model.kl_per_level) == 3 and all(kl >= 0 for kl in model.kl_per_level)
+    assert_allclose(parts.kl, sum(model.kl_per_level), rtol=1e-12)
+    assert_allclose(parts.loss, parts.reconstruction + 0.3 * parts.kl, rtol=1e-12)
+
+
+def test_params_and_grads_have_the_same_keys_and_shapes_and_config_rebuilds_the_model():
+    model = HierarchicalVAE(8, latent_dims=[4, 2], hidden=[6, 5], likelihood="gaussian-learned",
+                            rng=np.random.default_rng(3))
+    assert model.params.keys() == model.grads.keys()
+    assert all(model.params[k].shape == model.grads[k].shape for k in model.params)
+    assert model.params["decoder.2.W"].shape == (6, 16)          # means and log-variances
+    assert model.params["posterior1.0.W"].shape == (6 + 2, 6)    # [d_1, z_2] -> h_1
+    config = dict(model.config)
+    assert config.pop("kind") == "hvae"
+    config["dtype"] = np.dtype(config["dtype"])
+    again = HierarchicalVAE(**config, rng=np.random.default_rng(3))
+    assert again.config == model.config
+    for k, p in model.params.items():
+        assert_allclose(again.params[k], p, rtol=0, atol=0)
+
+
+def test_same_seed_same_numbers_and_float32_by_default():
+    def run():
+        rng = np.random.default_rng(5)
+        model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng)
+        parts = model.loss(rng.random((3, 8)), rng=rng)
+        model.backward()
+        return parts, {k: g.copy() for k, g in model.grads.items()}, model
+
+    (a, ga, model), (b, gb, _) = run(), run()
+    assert a == b and all(np.array_equal(ga[k], gb[k]) for k in ga)
+    assert all(g.dtype == np.float32 for g in ga.values())
+    assert model.sample(5, np.random.default_rng(0)).dtype == np.float32
+
+
+def test_sample_holds_fixed_levels_and_redraws_the_ones_below():
+    rng = np.random.default_rng(0)
+    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng, dtype=np.float64)
+    top = rng.standard_normal(2)
+    z = model.prior_sample(50, rng, fixed=[None, top])
+    assert_allclose(z[1], np.tile(top, (50, 1)), rtol=0, atol=0)       # held
+    assert z[0].shape == (50, 3) and np.all(z[0].std(axis=0) > 0)       # redrawn
+    mean_1 = model.prior_sample(1, fixed=[None, top], mean=True)[0]
+    mu_p = model.prior[0].forward(top[None])[:, :3]                     # p(z_1 | z_2 = top)'s mean
+    assert_allclose(mean_1, mu_p, rtol=1e-12)
+    images = model.sample(4, rng, fixed=[None, top])
+    assert images.shape == (4, 8) and np.all((images > 0) & (images < 1))
+
+
+def test_encode_and_reconstruct_follow_the_posterior_means_top_down():
+    rng = np.random.default_rng(0)
+    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng, dtype=np.float64)
+    x = rng.random((5, 8))
+    (mu_1, lv_1), (mu_2, lv_2) = model.encode(x)
+    model.loss(x, eps=[np.zeros((5, 3)), np.zeros((5, 2))])             # z_l = mu_l at every level
+    assert_allclose(model.samplers[1]._sigma ** 2, np.exp(lv_2), rtol=1e-12)
+    assert_allclose(model.decoder.layers[0]._x, mu_1, rtol=1e-12)
+    assert model.reconstruct(x).shape == (5, 8)
+
+
+# -- the linear-Gaussian special case: exact answers -----------------------------------------------
+
+def _linear_hvae(seed, d=3, latent_dims=(2, 1), sigma=0.6):
+    r"""A two-level HierarchicalVAE that *is* lg.TwoLevelModel: leaky ReLUs with slope 1 make
+    every MLP linear, and zeroed weights make the log-variances of p(z_1|z_2) and q(z_1|z_2,x)
+    constant. Returns (model, TwoLevelModel)."""
+    rng = np.random.default_rng(seed)
+    model = HierarchicalVAE(d, latent_dims, hidden=[3, 2], likelihood="gaussian", sigma=sigma,
+                            activation="leaky_relu", rng=rng, dtype=np.float64)
+    for net in _networks(model):
+        for layer in net.layers:
+            if isinstance(layer, LeakyReLU):
+                layer.alpha = 1.0                                     # the identity
+    for p in model.params.values():
+        p += 0.3 * rng.standard_normal(p.shape)
+    l1 = latent_dims[0]
+    model.params["prior1.2.W"][:, l1:] = 0                            # log_var_p = a constant
+    model.params["posterior1.2.W"][:, l1:] = 0                        # so is log_var_q
+    model.params["prior1.2.b"][l1:] = np.log(rng.uniform(0.3, 1.0, l1))
+
+    def affine(net):                                                  # Dense, identity, Dense
+        W0, b0, W2, b2 = (net.params[k] for k in ("0.W", "0.b", "2.W", "2.b"))
+        return W0 @ W2, b0 @ W2 + b2
+
+    Wp, bp = affine(model.prior[0])                                    # z_2 -> (mu_p, lv_p)
+    Wd, bd = affine(model.decoder)                                     # z_1 -> mean of x
+    m = lg.TwoLevelModel(Wp[:, :l1].T, bp[:l1], bp[l1:], Wd.T, bd, sigma)
+    return model, m
+
+
+def test_linear_hierarchical_vae_elbo_is_the_closed_form_two_level_elbo():
+    # -loss averaged over many draws of eps is the ELBO of the model's own q, in closed form.
+    model, m = _linear_hvae(seed=0)
+    x = lg.two_level_sample(1, m, np.random.default_rng(1))
+    d1 = model.up[0].forward(x)                                        # (1, h_1)
+    mu_2, lv_2 = np.split(model.top.forward(d1), 2, axis=1)
+    Wq = model.posterior[0].params["0.W"] @ model.posterior[0].params["2.W"]
+    bq = model.posterior[0].params["0.b"] @ model.posterior[0].params["2.W"] + model.posterior[0].params["2.b"]
+    h1, l1 = d1.shape[1], 2
+    dmu_0, dlv_0 = np.split(d1 @ Wq[:h1] + bq, 2, axis=1)              # the residual at z_2 = 0
+    q = lg.TwoLevelQ(mu_2, lv_2, m.a + dmu_0, m.A + Wq[h1:, :l1].T, m.log_var_1 + dlv_0)
+    exact = lg.two_level_elbo(x, q, m)
+
+    rng = np.random.default_rng(2)
+    batches = np.array([[-model.loss(np.repeat(x, 500, 0), rng=rng).loss, *model.kl_per_level]
+                        for _ in range(100)])                          # (100, 3)
+    for mc, value in zip(batches.T, (exact.elbo, exact.kl_1, exact.kl_2)):   # KL_2 is exact
+        assert abs(mc.mean() - value[0]) <= 4 * mc.std(ddof=1) / np.sqrt(len(mc)) + 1e-12
+
+
+def test_importance_weighted_log_p_x_converges_to_the_exact_value_on_the_linear_model():
+    model, m = _linear_hvae(seed=3)
+    x = lg.two_level_sample(3, m, np.random.default_rng(4))
+    exact = lg.two_level_log_marginal(x, m)
+    errors = [np.abs(model.log_likelihood(x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
+    assert errors[2] < 0.02
+    assert errors[2] < errors[1] < errors[0]
+    elbo = -model.elbo_parts(np.repeat(x[:1], 20_000, 0), seed=6)["loss"]
+    assert elbo < exact[0]                                             # the bound, by a margin
+
+
+def test_bad_settings_and_noise_are_clear_errors():
+    with pytest.raises(InputError, match="one positive size per level"):
+        HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6])
+    with pytest.raises(InputError, match="activation"):
+        HierarchicalVAE(8, latent_dims=[3], hidden=[6], activation="swish")
+    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4])
+    with pytest.raises(InputError, match="list of 2 arrays"):
+        model.loss(np.zeros((4, 8)), eps=np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"shape \(N, 8\)"):
+        model.loss(np.zeros((4, 7)), rng=np.random.default_rng(0))
+
+
+def test_the_training_loop_trains_it_and_lowers_the_negative_elbo():
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)
+    model = HierarchicalVAE(16, latent_dims=[4, 2], hidden=[16, 8], rng=rng)
+    history = train(model, x, x, epochs=30, batch_size=32, lr=3e-3, rng=rng)
+    assert history["test_loss"][-1] < 0.9 * history["test_loss"][0]
+    assert all(np.isfinite(v) for v in history["train_loss"])
+
+
+def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, capsys):
+    import json
+
+    from minivae import checkpoint
+    from minivae.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8",
+                 "--epochs", "1", "--out", str(out), "--no-figures", "--quiet"]) == 0
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert isinstance(model, HierarchicalVAE) and model.latent_dims == [4, 2] and model.hidden == [16, 8]
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.npz"), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["kl_per_level"]) == 2 and len(result["active_units_per_level"]) == 2
+    assert result["log_likelihood"] <= 0
+    assert main(["sample", str(out / "checkpoint.npz"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").is_file()
+    assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "4",
+                 "--epochs", "1", "--out", str(out), "--quiet"]) == 2          # a clear error
+    assert "one --hidden size per level" in capsys.readouterr().err
