@@ -171,7 +171,7 @@ def published_version(nb):
 def publish(names=None):
     """Execute every solution notebook (or those named) and write notebooks/published/."""
     for path in solution_paths():
-        if names and path.name not in names and path.stem not in names:
+        if names and not any(path.name.startswith(n) for n in names):
             continue
         nb = nbformat.read(path, as_version=4)
         start = time.perf_counter()
@@ -186,7 +186,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("exercises", help="generate notebooks/exercises/ (student versions)")
     pub = sub.add_parser("publish", help="execute the notebooks into notebooks/published/")
-    pub.add_argument("notebooks", nargs="*", help="only these (file names or stems)")
+    pub.add_argument("notebooks", nargs="*", help="only these (file names or their beginnings: 05)")
     sub.add_parser("all", help="exercises, then publish")
     args = parser.parse_args(argv)
     if args.command in ("exercises", "all"):
