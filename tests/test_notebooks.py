@@ -89,15 +89,19 @@ def images_of(cell):
 def numbers_agree(a, b):
     """Two printed numbers agree up to float32 round-off, amplified by training runs.
 
-    Each may be off by one unit in its last printed digit (rounding at the boundary), plus
-    1e-4 of its size; values at double round-off level (below 1e-9 in size) all agree.
+    A number with a decimal point or an exponent may be off by one unit in its last printed
+    digit (rounding at the boundary), plus 1e-4 of its size; an integer (a count, a shape)
+    only by 1e-4 of its size; values at double round-off level (below 1e-9) all agree.
     """
     x, y = float(a), float(b)
     if max(abs(x), abs(y)) < 1e-9:
         return True
-    decimals = len(a.split("e")[0].split("E")[0].partition(".")[2])
-    exponent = int(re.split("[eE]", a)[1]) if re.search("[eE]", a) else 0
-    unit = 10.0 ** (exponent - decimals)
+    mantissa = re.split("[eE]", a)[0]
+    if "." not in a and not re.search("[eE]", a):
+        unit = 0.0
+    else:
+        decimals = len(mantissa.partition(".")[2])
+        unit = 10.0 ** ((int(re.split("[eE]", a)[1]) if re.search("[eE]", a) else 0) - decimals)
     return abs(x - y) <= 1.01 * unit + 1e-4 * max(abs(x), abs(y))
 
 
