@@ -161,10 +161,23 @@ def execute(nb, timeout=300):
 
 
 def published_version(nb):
-    """The executed solution notebook nb as published: outputs kept, grading metadata dropped."""
+    """The executed solution notebook nb as published: outputs kept, grading metadata dropped.
+
+    Consecutive prints to the same stream are merged into one output: the kernel splits them
+    wherever its buffer happened to flush, and merging keeps re-publishing from churning.
+    """
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         cell.metadata.pop("course", None)
+        merged = []
+        for out in cell.get("outputs", []):
+            if (merged and out.output_type == "stream" and merged[-1].output_type == "stream"
+                    and merged[-1].name == out.name):
+                merged[-1].text += out.text
+            else:
+                merged.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = merged
     return nb
 
 
