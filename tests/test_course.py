@@ -100,6 +100,14 @@ def test_student_version_is_generated_from_the_solution(path):
     assert read(committed) == course.student_version(read(path)), f"{committed.name} is stale{REGENERATE}"
 
 
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_exercises_carry_nbgrader_metadata(path):
+    nb = read(path)
+    tags = course.nbgrader_tags(nb, path.stem[:2])
+    stale = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader") != tags.get(i)]
+    assert not stale, f"{path.name}: cells {stale} lack nbgrader metadata; run `python tools/course.py tag`"
+
+
 def test_no_student_version_without_a_solution_notebook():
     orphans = {p.name for p in course.EXERCISES.glob("*.ipynb")} - set(IDS)
     assert not orphans, f"{sorted(orphans)} have no solution notebook{REGENERATE}"

@@ -3,6 +3,7 @@ r"""The course around the notebooks: student versions, and executed copies to br
     python tools/course.py exercises   # notebooks/NN_*.ipynb -> notebooks/exercises/NN_*.ipynb
     python tools/course.py publish     # notebooks/NN_*.ipynb -> notebooks/published/NN_*.ipynb, executed
     python tools/course.py all         # both
+    python tools/course.py tag         # (authors) nbgrader's cell metadata, after adding an exercise
 
 The notebooks in notebooks/ are the *solution* versions. An exercise is written inside
 nbgrader's markers, so an instructor can also hand the sources to nbgrader directly:
@@ -15,6 +16,10 @@ In a markdown cell the text between the markers becomes `YOUR ANSWER HERE`. The 
 right after an exercise is its check: the asserts that grade it. A planted wrong answer for
 the grading tests (tests/test_course.py) lives in the exercise cell's metadata,
 ``metadata["course"]["wrong"]``: the text that replaces the solution region.
+
+`tag` writes nbgrader's cell metadata (solution cells, graded check cells with 1 point,
+written answers graded by hand) into the sources, so nbgrader accepts them as they are;
+tests/test_course.py fails when a notebook's tags are missing or out of date.
 
 Student versions are generated, never edited: outputs stripped, the planted wrong answer
 removed. Every notebooks/[0-9]*.ipynb is picked up, so new notebooks need no registration.
@@ -124,6 +129,45 @@ def write_atomically(nb, path):
         raise
 
 
+def nbgrader_tags(nb, stem):
+    """The nbgrader cell metadata nb should carry: {cell index: metadata dict}.
+
+    Exercise cells (code or markdown) are solution cells; the code cell after a code exercise
+    is its autograded test (1 point); a written answer is graded by hand (1 point).
+    """
+    tags = {}
+    for k, i in enumerate(exercise_cells(nb), 1):
+        tags[i] = {"grade": False, "grade_id": f"{stem}-exercise-{k}", "locked": False,
+                   "schema_version": 3, "solution": True, "task": False}
+        tags[check_cell(nb, i)] = {"grade": True, "grade_id": f"{stem}-exercise-{k}-check",
+                                   "locked": True, "points": 1, "schema_version": 3,
+                                   "solution": False, "task": False}
+    written = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and has_solution(c)]
+    for k, i in enumerate(written, 1):
+        tags[i] = {"grade": True, "grade_id": f"{stem}-written-{k}", "locked": False, "points": 1,
+                   "schema_version": 3, "solution": True, "task": False}
+    return tags
+
+
+def tag():
+    """Write nbgrader's cell metadata into the solution notebooks (in place, idempotent)."""
+    for path in solution_paths():
+        nb = nbformat.read(path, as_version=4)
+        tags = nbgrader_tags(nb, path.stem[:2])
+        changed = False
+        for i, cell in enumerate(nb.cells):
+            want = tags.get(i)
+            if cell.metadata.get("nbgrader") != want:
+                changed = True
+                if want is None:
+                    cell.metadata.pop("nbgrader")
+                else:
+                    cell.metadata["nbgrader"] = want
+        if changed:
+            write_atomically(nb, path)
+        print(f"{path.name}: {len(tags)} cells tagged for nbgrader{'' if changed else ' (unchanged)'}")
+
+
 def exercises():
     """Regenerate notebooks/exercises/ from the solution notebooks."""
     for path in solution_paths():
@@ -197,11 +241,14 @@ def publish(names=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("tag", help="write nbgrader's cell metadata into the solution notebooks")
     sub.add_parser("exercises", help="generate notebooks/exercises/ (student versions)")
     pub = sub.add_parser("publish", help="execute the notebooks into notebooks/published/")
     pub.add_argument("notebooks", nargs="*", help="only these (file names or their beginnings: 05)")
     sub.add_parser("all", help="exercises, then publish")
     args = parser.parse_args(argv)
+    if args.command == "tag":
+        tag()
     if args.command in ("exercises", "all"):
         exercises()
     if args.command == "publish":
