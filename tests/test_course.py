@@ -1,0 +1,148 @@
+"""The exercises grade: a student notebook fails where it should, and passes once solved.
+
+The solution notebooks pass (tests/test_notebooks.py runs them). Here:
+* every generated student notebook, run as generated, stops at its first exercise with
+  NotImplementedError (in the exercise cell, or in its check cell when the exercise is a
+  function the check calls), so the grading really depends on the student's code;
+* every planted wrong answer (an exercise cell's metadata["course"]["wrong"]) makes the
+  exercise's own check cell, the code cell right after it, fail with an AssertionError;
+* notebooks/exercises/ is exactly what `python tools/course.py exercises` generates.
+Student notebooks run only up to the cell that must fail, to keep the suite fast.
+"""
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import course  # noqa: E402
+
+PATHS = course.solution_paths()
+IDS = [p.name for p in PATHS]
+REGENERATE = "; run `python tools/course.py exercises` and commit notebooks/exercises/"
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def failing_cell(nb, stop):
+    """Run nb.cells[:stop + 1]; return (index, error name) of the cell that raised, or None."""
+    run = nbformat.v4.new_notebook(cells=nb.cells[: stop + 1], metadata=nb.metadata)
+    try:
+        course.execute(run)
+    except CellExecutionError:
+        for i, cell in enumerate(run.cells):
+            for out in cell.get("outputs", []):
+                if out.output_type == "error":
+                    return i, out.ename
+        raise
+    return None
+
+
+def planted_answers():
+    """(notebook path, exercise cell index) for every exercise with a planted wrong answer."""
+    return [(path, i) for path in PATHS for i in course.exercise_cells(read(path))
+            if "wrong" in read(path).cells[i].metadata.get("course", {})]
+
+
+PLANTED = planted_answers()
+
+
+# --- the generator ----------------------------------------------------------------------
+
+def test_code_solution_becomes_a_stub_with_its_indentation_and_the_rest_kept():
+    source = ("def f(x):\n"
+              "    y = 2 * x   # kept\n"
+              "    ### BEGIN SOLUTION\n"
+              "    z = y + 1\n"
+              "    return z\n"
+              "    ### END SOLUTION\n"
+              "\n"
+              "print(f(1))")
+    assert course.replace_solution(source, course.CODE_STUB) == (
+        "def f(x):\n    y = 2 * x   # kept\n    raise NotImplementedError()\n\nprint(f(1))")
+
+
+def test_markdown_answer_becomes_your_answer_here_and_the_question_stays():
+    cell = nbformat.v4.new_markdown_cell("**Question.** Why?\n\n### BEGIN SOLUTION\n"
+                                         "Because.\n### END SOLUTION")
+    code = nbformat.v4.new_code_cell("x = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION")
+    code.outputs = [nbformat.v4.new_output("stream", text="2\n")]
+    code.execution_count = 3
+    code.metadata["course"] = {"wrong": "y = 3"}
+    student = course.student_version(nbformat.v4.new_notebook(cells=[cell, code]))
+    assert student.cells[0].source == "**Question.** Why?\n\nYOUR ANSWER HERE"
+    assert student.cells[1].source == "x = 1\nraise NotImplementedError()"
+    assert student.cells[1].outputs == [] and student.cells[1].execution_count is None
+    assert "course" not in student.cells[1].metadata          # the planted answer stays hidden
+
+
+def test_plant_replaces_only_the_solution_region_at_its_indentation():
+    source = "for i in range(2):\n    ### BEGIN SOLUTION\n    y = i\n    ### END SOLUTION\nz = 0"
+    assert course.plant(source, "y = -i\nw = 1") == "for i in range(2):\n    y = -i\n    w = 1\nz = 0"
+
+
+def test_a_solution_without_end_marker_is_an_error():
+    with pytest.raises(ValueError, match="END SOLUTION"):
+        course.replace_solution("### BEGIN SOLUTION\nx = 1", course.CODE_STUB)
+
+
+# --- the course as committed ------------------------------------------------------------
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_student_version_is_generated_from_the_solution(path):
+    committed = course.EXERCISES / path.name
+    assert committed.exists(), f"no student version of {path.name}{REGENERATE}"
+    assert read(committed) == course.student_version(read(path)), f"{committed.name} is stale{REGENERATE}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_exercises_carry_nbgrader_metadata(path):
+    nb = read(path)
+    tags = course.nbgrader_tags(nb, path.stem[:2])
+    stale = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader") != tags.get(i)]
+    assert not stale, f"{path.name}: cells {stale} lack nbgrader metadata; run `python tools/course.py tag`"
+
+
+def test_no_student_version_without_a_solution_notebook():
+    orphans = {p.name for p in course.EXERCISES.glob("*.ipynb")} - set(IDS)
+    assert not orphans, f"{sorted(orphans)} have no solution notebook{REGENERATE}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_every_notebook_has_graded_exercises(path):
+    nb = read(path)
+    code = course.exercise_cells(nb)
+    written = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and course.has_solution(c)]
+    assert 2 <= len(code) + len(written), f"{path.name}: {len(code) + len(written)} exercises; a notebook needs 2-4"
+    assert code, f"{path.name}: no code exercise"
+    for i in code:
+        check = nb.cells[course.check_cell(nb, i)].source
+        assert "assert" in check, f"{path.name}: the cell after exercise cell {i} checks nothing"
+    assert any(i in code for _, i in PLANTED if _ == path), (
+        f"{path.name}: no exercise carries a planted wrong answer "
+        "(metadata {'course': {'wrong': '<code>'}} on an exercise cell)")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_student_notebook_as_generated_fails_at_its_first_exercise(path):
+    student = course.student_version(read(path))
+    first = course.exercise_cells(read(path))[0]
+    check = course.check_cell(student, first)
+    # a step written inline fails in its own cell; a function to write fails when its check calls it
+    where, error = failing_cell(student, check)
+    assert error == "NotImplementedError" and where in (first, check), (where, error)
+
+
+@pytest.mark.parametrize("path, exercise", PLANTED,
+                         ids=[f"{p.name}-cell{i}" for p, i in PLANTED])
+def test_planted_wrong_answer_fails_at_its_exercise_check(path, exercise):
+    nb = read(path)
+    cell = nb.cells[exercise]
+    cell.source = course.plant(cell.source, cell.metadata["course"]["wrong"])
+    check = course.check_cell(nb, exercise)
+    assert failing_cell(nb, check) == (check, "AssertionError")
