@@ -74,18 +74,28 @@ def check_positive_int(value, name):
     return int(value)
 
 
-def check_fits(numbers, dtype, what):
-    """Raise InputError if `numbers` values of dtype would not fit in this machine's memory."""
-    need = float(numbers) * np.dtype(dtype).itemsize
-    have = physical_memory()
-    if have is not None and need > have:
-        raise InputError(f"{what} would need {need / 2**30:.1f} GiB but this machine has "
-                         f"{have / 2**30:.1f} GiB of memory; use smaller sizes.")
+def check_fits(nbytes, what):
+    """Raise InputError if nbytes of memory are more than this machine can give (memory_budget).
+
+    The one memory check: models (networks.build_networks), samples (VAE.sample) and the
+    command line's estimate of a training run (checkpoint.check_fits_in_memory) call it.
+    """
+    have = memory_budget()
+    if nbytes > have:
+        raise InputError(f"{what} would need {nbytes / 2**30:.1f} GiB of memory but "
+                         f"{have / 2**30:.1f} GiB are available; use smaller sizes.")
 
 
-def physical_memory():
-    """Bytes of RAM on this machine, or None where the OS does not say."""
+def memory_budget():
+    """Bytes of memory minivae may plan to use: MemAvailable (Linux), else physical memory."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30

@@ -146,7 +146,7 @@ class VAE:
         Decoded batch_size codes at a time; n pictures that would not fit in memory are an
         InputError."""
         n = check_positive_int(n, "n")
-        check_fits(n * self.d_in, self.dtype, f"{n:,} samples of {self.d_in} pixels")
+        check_fits(n * self.d_in * self.dtype.itemsize, f"{n:,} samples of {self.d_in} pixels")
         x = np.empty((n, self.d_in), self.dtype)
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)
