@@ -174,6 +174,7 @@ def _settings(a):
                          "Gaussian decoder is --likelihood gaussian")
     if s["objective"] == "iwae" and s["model"] != "vae":
         raise InputError("--objective iwae needs a VAE: an autoencoder defines no p(x) to bound")
+    _refuse_unused(given, s)
     s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
     s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] == "vae" and s["likelihood"] == "bernoulli")
                                        else "none")) == "dynamic"
@@ -184,6 +185,20 @@ def _settings(a):
         if "epochs" not in given:
             s["epochs"] = sum(n for n, _ in s["lr_schedule"])
     return s
+
+
+def _refuse_unused(given, s):
+    """An option the chosen model would silently ignore is a mistake: say so."""
+    unused = [("sigma", s["model"] != "vae" or s["likelihood"] != "gaussian",
+               "is the fixed std of a VAE's --likelihood gaussian decoder"),
+              ("k", s["objective"] != "iwae", "is the number of samples of --objective iwae"),
+              ("beta", s["model"] != "vae", "weighs a VAE's KL term (an autoencoder has none)"),
+              ("warmup_epochs", s["model"] != "vae", "warms up a VAE's KL term (an autoencoder has none)"),
+              ("channels", s["arch"] != "conv", "sizes the --arch conv networks"),
+              ("hidden", s["arch"] != "mlp", "sizes the --arch mlp networks")]
+    for name, ignored, what in unused:
+        if name in given and ignored:
+            raise InputError(f"--{name.replace('_', '-')} {what}; it would be ignored here, so leave it out")
 
 
 def _gaussian_head(s):
@@ -344,7 +359,9 @@ def cmd_train(a):
         s = _settings(a)
         config = _model_config(s)
         checkpoint.check_config(config)
-        checkpoint.check_fits_in_memory(config, batch_size=min(s["batch_size"], TRAIN_SIZES[s["dataset"]]), what="the model these options ask for")
+        rows = min(s["batch_size"], TRAIN_SIZES[s["dataset"]]) * (s["k"] if s["objective"] == "iwae" else 1)
+        checkpoint.check_fits_in_memory(config, batch_size=rows, what="the model these options ask for"
+                                        + (f" with k = {s['k']} samples per example" if s["objective"] == "iwae" else ""))
         out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
         ckpt = out / "checkpoint.npz"
         if out.exists() and not out.is_dir():
