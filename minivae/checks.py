@@ -67,6 +67,14 @@ def check_sigma(sigma):
     return float(sigma)
 
 
+def check_beta(beta):
+    """The KL weight: a finite real number >= 0, else InputError. Returns it unchanged."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(beta) and beta >= 0):
+        raise InputError(f"beta (the KL weight) must be a finite number >= 0; got {beta!r}")
+    return beta
+
+
 def check_positive_int(value, name):
     """value as an int >= 1, else InputError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

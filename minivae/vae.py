@@ -10,11 +10,9 @@ r"""The variational autoencoder (Kingma & Welling 2014): encoder, sampler, decod
 ``loss`` computes it (and remembers what backward needs); ``backward`` fills every
 gradient in ``grads`` with one call.
 """
-import math
-
 import numpy as np
 
-from .checks import check_batch, check_fits, check_positive_int, check_sigma
+from .checks import check_batch, check_beta, check_fits, check_positive_int, check_sigma
 from .errors import InputError
 from .gaussian_head import GaussianHead
 from .layers import Sequential
@@ -98,9 +96,7 @@ class VAE:
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
-                or not (math.isfinite(beta) and beta >= 0):
-            raise InputError(f"beta (the KL weight) must be a finite number >= 0; got {beta!r}")
+        check_beta(beta)
         if eps is not None:
             eps = check_batch(eps, self.latent_dim, name="eps", dtype=self.dtype)
         mu, log_var = self._encode(x)                                            # (N, L) each
