@@ -43,7 +43,7 @@ def check_unit_interval(x, name="x"):
         raise InputError(
             f"{name} must lie in [0, 1] for a Bernoulli decoder; its values run from {lo!r} to "
             f"{hi!r}. Scale uint8 pixels with x / 255, clip round-off with np.clip(x, 0, 1), or "
-            "use likelihood='gaussian' for real-valued data.")
+            "for real-valued data use likelihood='gaussian' (VAE) or 'mse' (Autoencoder).")
 
 
 def check_dtype(dtype):
