@@ -34,7 +34,7 @@ import numpy as np
 from . import networks
 from .atomic import atomic_file
 from .autoencoder import Autoencoder
-from .checks import DTYPES, SIGMA_RANGE, check_fits
+from .checks import DTYPES, SIGMA_RANGE, check_fits, check_sigma_range
 from .errors import CheckpointError, InputError
 from .fast_optim import FastAdam
 from .likelihoods import AE_LIKELIHOODS, VAE_LIKELIHOODS, decoder_width
@@ -180,11 +180,10 @@ def check_config(config):
         need(config.get("decoder_mean", "linear") in ("linear", "sigmoid"), "decoder_mean",
              "'linear' or 'sigmoid'")
         bounds = config.get("sigma_range")
-        need(bounds is None or (isinstance(bounds, list) and len(bounds) == 2 and _is_real(bounds[0])
-                                and 0 < bounds[0] <= SIGMA_RANGE[1]
-                                and (bounds[1] is None or (_is_real(bounds[1]) and bounds[0] < bounds[1]
-                                                           <= SIGMA_RANGE[1]))),
-             "sigma_range", "null or [sigma_min > 0, sigma_max > sigma_min or null]")
+        try:
+            check_sigma_range(bounds)
+        except InputError as e:
+            raise InputError(f"config field 'sigma_range': {e}") from None
         need(config.get("likelihood") != "bernoulli" or (config.get("decoder_mean", "linear") == "linear"
                                                          and bounds is None),
              "decoder_mean", "'linear' (and sigma_range null) for a Bernoulli decoder")

@@ -67,6 +67,24 @@ def check_sigma(sigma):
     return float(sigma)
 
 
+def check_sigma_range(sigma_range):
+    """A learned sigma's floor (sigma_min, None) or bounds (sigma_min, sigma_max), both within
+    SIGMA_RANGE and sigma_min < sigma_max; or None. Returns a list [lo, hi or None] or None."""
+    if sigma_range is None:
+        return None
+    lo_end, hi_end = SIGMA_RANGE
+
+    def real(v):
+        return (not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
+                and lo_end <= v <= hi_end)
+
+    if not (isinstance(sigma_range, (list, tuple)) and len(sigma_range) == 2 and real(sigma_range[0])
+            and (sigma_range[1] is None or (real(sigma_range[1]) and sigma_range[1] > sigma_range[0]))):
+        raise InputError(f"sigma_range must be (sigma_min, None) (a floor) or (sigma_min, sigma_max) "
+                         f"with {lo_end:g} <= sigma_min < sigma_max <= {hi_end:g}; got {sigma_range!r}")
+    return [float(sigma_range[0]), None if sigma_range[1] is None else float(sigma_range[1])]
+
+
 def check_beta(beta):
     """The KL weight: a finite real number >= 0, else InputError. Returns it unchanged."""
     if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \

@@ -210,9 +210,12 @@ def _gaussian_head(s):
     """
     if s["sigma_max"] is not None and s["sigma_min"] is None:
         raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
+    if s["sigma_min"] == 0 and s["sigma_max"] is not None:
+        raise InputError("--sigma-min 0 means no bound on sigma, so it cannot be combined with --sigma-max; "
+                         f"give a floor of at least {checkpoint.SIGMA_RANGE[0]:g}")
     for name in ("sigma_min", "sigma_max"):
-        if s[name] is not None:
-            _finite(name, s[name], high=checkpoint.SIGMA_RANGE[1])
+        if s[name] is not None and not (name == "sigma_min" and s[name] == 0):
+            _finite(name, s[name], low=checkpoint.SIGMA_RANGE[0], high=checkpoint.SIGMA_RANGE[1])
     if s["sigma_min"] is not None and s["sigma_max"] is not None and not s["sigma_min"] < s["sigma_max"]:
         raise InputError(f"--sigma-min must be below --sigma-max; got {s['sigma_min']} and {s['sigma_max']}")
     gaussian_vae = s["model"] == "vae" and s["likelihood"] in ("gaussian", "gaussian-learned")
