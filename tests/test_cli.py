@@ -156,3 +156,20 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
                                             "--batch-size", "100"]))
     assert short["epochs"] == 40 and short["batch_size"] == 100 and len(short["lr_schedule"]) == 4
     assert _model_config(s)["d_in"] == 784
+
+
+@pytest.mark.parametrize("options", [
+    ["--objective", "iwae", "--k", "2", *TINY],                                   # the IWAE objective
+    ["--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--batch-size", "400",
+     "--quiet", "--no-figures"],                                                  # sigmoid means, bounded sigma
+])
+def test_resuming_an_iwae_run_or_a_frey_run_with_the_gaussian_head_is_bit_identical(tmp_path, options):
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(["train", "--out", str(whole), "--epochs", "2", *options]) == 0
+    assert main(["train", "--out", str(part), "--epochs", "1", *options]) == 0
+    assert main(["train", "--resume", str(part), "--epochs", "2", "--quiet", "--no-figures"]) == 0
+    (m1, h1), (m2, h2) = _run_state(whole), _run_state(part)
+    assert h1 == h2 and len(h1["train_loss"]) == 2
+    assert m1.config == m2.config
+    for k, p in m1.params.items():
+        assert np.array_equal(p, m2.params[k]), k
