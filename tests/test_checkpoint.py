@@ -89,3 +89,16 @@ def test_parameter_count_from_a_config_equals_the_built_models_count(kind, likel
     model_class = VAE if kind == "vae" else Autoencoder
     model = model_class(192, latent_dim=3, likelihood=likelihood, arch=arch, **sizes, **head)
     assert checkpoint.parameter_count(model.config) == sum(p.size for p in model.params.values())
+
+
+def test_an_older_autoencoder_checkpoint_with_likelihood_gaussian_loads_as_mse(tmp_path):
+    import json
+    rng = np.random.default_rng(0)
+    ae = Autoencoder(12, [7], 2, likelihood="mse", rng=rng)
+    path = tmp_path / "old.npz"
+    config = {**ae.config, "likelihood": "gaussian"}              # the name before "mse"
+    np.savez(path, format=np.array(checkpoint.FORMAT_1), config=np.array(json.dumps(config)),
+             history=np.array("{}"), **{f"param/{k}": p for k, p in ae.params.items()})
+    loaded, _ = checkpoint.load(path)
+    x = rng.random((3, 12))
+    assert loaded.likelihood == "mse" and loaded.loss(x) == ae.loss(x)
