@@ -407,7 +407,8 @@ def _train_locked(a, out, ckpt, fresh):
             raise InputError(f"--epochs {a.epochs} is before epoch {len(history['train_loss'])}, which "
                              f"{ckpt} has already reached; give a later epoch to train further")
         run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
-        _clear_figures(out)                             # they belonged to an earlier epoch
+        if run["epochs"] > len(history["train_loss"]):
+            _clear_figures(out)                         # they belong to an earlier epoch than the next checkpoint
         _write_history(out / "history.json", {"run": run, **history})   # as the checkpoint says
         done = len(history["train_loss"])
         verb = f"resuming from epoch {done}:"

@@ -173,3 +173,14 @@ def test_resuming_an_iwae_run_or_a_frey_run_with_the_gaussian_head_is_bit_identi
     assert m1.config == m2.config
     for k, p in m1.params.items():
         assert np.array_equal(p, m2.params[k]), k
+
+
+def test_a_resume_with_nothing_left_to_train_keeps_the_runs_figures(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--epochs", "1", "--dataset", "frey", "--hidden", "8",
+                 "--latent-dim", "2", "--quiet"]) == 0
+    figures = sorted(p.name for p in run.glob("*.png"))
+    assert figures                                                # drawn by the first run
+    assert main(["train", "--resume", str(run), "--no-figures", "--quiet"]) == 0
+    assert "nothing to write" in capsys.readouterr().out
+    assert sorted(p.name for p in run.glob("*.png")) == figures
