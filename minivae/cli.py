@@ -64,7 +64,8 @@ def _parser():
     t.add_argument("--decoder-mean", choices=["linear", "sigmoid"],
                    help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
     t.add_argument("--sigma-min", type=float,
-                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey; 0: no bound)")
+                   help="gaussian-learned: floor on the decoder's sigma, in [1e-06, 1e+06] (default: 0.01 "
+                        "for frey; 0: no bound)")
     t.add_argument("--sigma-max", type=float,
                    help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
                         "(default: 1 for frey)")
