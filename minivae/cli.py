@@ -481,22 +481,22 @@ def _train_locked(a, out, ckpt, fresh):
 
 def _check_run(run, path):
     """The run settings stored in a checkpoint, checked before they drive training."""
+    from .checkpoint import _is_int, _is_real
     from .train import check_lr_schedule
     if not isinstance(run, dict):
         raise CheckpointError(f"{path} records no run settings, so the command line cannot resume it")
     need = {"dataset": lambda v: v in DATASETS, "binarize": lambda v: isinstance(v, bool),
-            "seed": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-            "epochs": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-            "batch_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-            "lr": lambda v: _real(v) and v > 0, "beta": lambda v: _real(v) and v >= 0,
-            "warmup_epochs": lambda v: _real(v) and v >= 0}
+            "seed": lambda v: _is_int(v) and v >= 0, "epochs": lambda v: _is_int(v) and v >= 1,
+            "batch_size": lambda v: _is_int(v) and v >= 1,
+            "lr": lambda v: _is_real(v) and v > 0, "beta": lambda v: _is_real(v) and v >= 0,
+            "warmup_epochs": lambda v: _is_real(v) and v >= 0}
     for field, ok in need.items():
         if field not in run or not ok(run[field]):
             raise CheckpointError(f"{path}: the stored run setting {field!r} is missing or invalid "
                                   f"({run.get(field)!r}); it cannot be resumed")
     objective, k = run.get("objective", "elbo"), run.get("k")
     if objective not in ("elbo", "iwae") or (objective == "iwae" and not (
-            isinstance(k, int) and not isinstance(k, bool) and k >= 1)):
+            _is_int(k) and k >= 1)):
         raise CheckpointError(f"{path}: the stored objective {objective!r} (k = {k!r}) is invalid; "
                               "it cannot be resumed")
     try:
@@ -504,10 +504,6 @@ def _check_run(run, path):
     except InputError as e:
         raise CheckpointError(f"{path}: {e}") from None
     return run
-
-
-def _real(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _check_data_fits(model, data, dataset, path):
