@@ -56,7 +56,8 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64")
 def parameter_count(config):
     """How many numbers the model of a (checked) config has, computed without building it.
 
-    VAE and Autoencoder are counted here; another model class (a new kind in MODELS) must
+    VAE and Autoencoder are counted by networks.parameter_count, the count build_networks
+    checks before allocating; another model class (a new kind in MODELS) must
     offer a ``parameter_count(config)`` static method, or its checkpoints are refused.
     """
     if config["kind"] not in ("vae", "ae"):

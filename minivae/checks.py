@@ -7,6 +7,7 @@ from .errors import InputError
 
 DTYPES = ("float32", "float64")
 SIGMA_RANGE = (1e-6, 1e6)     # sigma^2 and 1/sigma^2 stay ordinary float32 numbers
+SMALL_BYTES = 2**28           # check_fits takes requests up to 256 MiB without asking the OS
 
 
 def check_batch(x, d, name="x", dtype=None):
@@ -106,6 +107,8 @@ def check_fits(nbytes, what):
     The one memory check: models (networks.build_networks), samples (VAE.sample) and the
     command line's estimate of a training run (checkpoint.check_fits_in_memory) call it.
     """
+    if nbytes <= SMALL_BYTES:           # reading /proc/meminfo (~0.1 ms) would cost a training step more
+        return
     have = memory_budget()
     if nbytes > have:
         raise InputError(f"{what} would need {nbytes / 2**30:.1f} GiB of memory but "
