@@ -26,18 +26,19 @@ types and ranges are checked before a model is built; parameters must be finite.
 import inspect
 import json
 import math
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from . import networks
 from .atomic import atomic_file
 from .autoencoder import Autoencoder
+from .checks import DTYPES, SIGMA_RANGE, check_fits, check_sigma_range
 from .errors import CheckpointError, InputError
 from .fast_optim import FastAdam
 from .hierarchical import HierarchicalVAE
-from .likelihoods import AE_LIKELIHOODS, VAE_LIKELIHOODS
+from .likelihoods import AE_LIKELIHOODS, VAE_LIKELIHOODS, decoder_width
 from .optim import SGD, Adam
 from .vae import VAE
 
@@ -46,8 +47,6 @@ FORMAT_1 = "minivae-checkpoint-1"          # no training state: loads, cannot be
 MODELS = {"vae": VAE, "ae": Autoencoder, "hvae": HierarchicalVAE}
 LIKELIHOODS = {"vae": VAE_LIKELIHOODS, "ae": AE_LIKELIHOODS}
 ACTIVATIONS = ("relu", "tanh", "leaky_relu", "sigmoid")
-DTYPES = ("float32", "float64")
-SIGMA_RANGE = (1e-6, 1e6)                  # a fixed decoder std outside it over/underflows float32
 MAX_JSON_CHARS = 10_000_000                # config, history and state strings
 MAX_SIZE = 2**31                           # any one size (d_in, hidden, latent_dim, channels)
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64")
@@ -55,25 +54,11 @@ BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64")
 
 # ------------------------------------------------------------------ sizes and configurations
 
-def memory_budget():
-    """Bytes of memory minivae may plan to use: MemAvailable (Linux), else physical memory."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 2**30
-
-
 def parameter_count(config):
     """How many numbers the model of a (checked) config has, computed without building it.
 
-    VAE and Autoencoder are counted here; another model class (a new kind in MODELS) must
+    VAE and Autoencoder are counted by networks.parameter_count, the count build_networks
+    checks before allocating; another model class (a new kind in MODELS) must
     offer a ``parameter_count(config)`` static method, or its checkpoints are refused.
     """
     if config["kind"] not in ("vae", "ae"):
@@ -82,19 +67,15 @@ def parameter_count(config):
             raise InputError(f"cannot check the size of a {config['kind']!r} model before building it "
                              f"({MODELS[config['kind']].__name__} has no parameter_count)")
         return count(config)
-    d_in, latent = config["d_in"], config["latent_dim"]
-    out_enc = 2 * latent if config["kind"] == "vae" else latent
-    per_pixel = 2 if config["likelihood"] == "gaussian-learned" else 1
-    if config.get("arch", "mlp") == "mlp":
-        hidden = list(config["hidden"])
-        sizes = [[d_in, *hidden, out_enc], [latent, *hidden[::-1], per_pixel * d_in]]
-        return sum((a + 1) * b for dims in sizes for a, b in zip(dims[:-1], dims[1:]))
-    c, h, w = config["image_shape"]                  # the layout of conv.conv_encoder / conv_decoder
-    c1, c2 = config["channels"]
-    flat = (h // 4) * (w // 4)
-    encoder = 9 * c * c1 + c1 + 9 * c1 * c2 + c2 + (c2 * flat + 1) * out_enc
-    decoder = (latent + 1) * c2 * flat + 9 * c2 * c1 + c1 + 9 * c1 * per_pixel * c + per_pixel * c
-    return encoder + decoder
+    config = _with_defaults(config)
+    latent, per_pixel = config["latent_dim"], decoder_width(config["likelihood"], 1)
+    return networks.parameter_count(config, 2 * latent if config["kind"] == "vae" else latent, per_pixel)
+
+
+def _with_defaults(config):
+    """A vae/ae config with the settings it may leave out filled in as the constructors do."""
+    likelihood = LIKELIHOODS[config["kind"]][0]
+    return {"arch": "mlp", "hidden": [400], "channels": [32, 64], "likelihood": likelihood, **config}
 
 
 def training_bytes(config, batch_size=0):
@@ -104,7 +85,7 @@ def training_bytes(config, batch_size=0):
     params = parameter_count(config)
     if config["kind"] not in ("vae", "ae"):                       # no layout known: twice the input
         widths = 3 * config.get("d_in", 1) + 2 * params // max(1, config.get("d_in", 1))
-    elif config.get("arch", "mlp") == "mlp":
+    elif (config := _with_defaults(config))["arch"] == "mlp":
         widths = config["d_in"] * 3 + 2 * sum(config["hidden"]) + 4 * config["latent_dim"]
     else:
         c, h, w = config["image_shape"]
@@ -114,11 +95,7 @@ def training_bytes(config, batch_size=0):
 
 def check_fits_in_memory(config, batch_size=0, what="this model"):
     """Raise InputError if training the model of config would not fit in memory."""
-    need, have = training_bytes(config, batch_size), memory_budget()
-    if need > have:
-        raise InputError(f"{what} needs about {need / 2**30:.1f} GiB of memory "
-                         f"({parameter_count(config):,} parameters) but {have / 2**30:.1f} GiB "
-                         "are available; choose smaller sizes.")
+    check_fits(training_bytes(config, batch_size), f"{what} ({parameter_count(config):,} parameters)")
 
 
 def _is_int(v):
@@ -217,11 +194,10 @@ def check_config(config):
         need(config.get("decoder_mean", "linear") in ("linear", "sigmoid"), "decoder_mean",
              "'linear' or 'sigmoid'")
         bounds = config.get("sigma_range")
-        need(bounds is None or (isinstance(bounds, list) and len(bounds) == 2 and _is_real(bounds[0])
-                                and 0 < bounds[0] <= SIGMA_RANGE[1]
-                                and (bounds[1] is None or (_is_real(bounds[1]) and bounds[0] < bounds[1]
-                                                           <= SIGMA_RANGE[1]))),
-             "sigma_range", "null or [sigma_min > 0, sigma_max > sigma_min or null]")
+        try:
+            check_sigma_range(bounds)
+        except InputError as e:
+            raise InputError(f"config field 'sigma_range': {e}") from None
         need(config.get("likelihood") != "bernoulli" or (config.get("decoder_mean", "linear") == "linear"
                                                          and bounds is None),
              "decoder_mean", "'linear' (and sigma_range null) for a Bernoulli decoder")

@@ -7,6 +7,7 @@ from .errors import InputError
 
 DTYPES = ("float32", "float64")
 SIGMA_RANGE = (1e-6, 1e6)     # sigma^2 and 1/sigma^2 stay ordinary float32 numbers
+SMALL_BYTES = 2**28           # check_fits takes requests up to 256 MiB without asking the OS
 
 
 def check_batch(x, d, name="x", dtype=None):
@@ -43,7 +44,7 @@ def check_unit_interval(x, name="x"):
         raise InputError(
             f"{name} must lie in [0, 1] for a Bernoulli decoder; its values run from {lo!r} to "
             f"{hi!r}. Scale uint8 pixels with x / 255, clip round-off with np.clip(x, 0, 1), or "
-            "use likelihood='gaussian' for real-valued data.")
+            "for real-valued data use likelihood='gaussian' (VAE) or 'mse' (Autoencoder).")
 
 
 def check_dtype(dtype):
@@ -67,6 +68,32 @@ def check_sigma(sigma):
     return float(sigma)
 
 
+def check_sigma_range(sigma_range):
+    """A learned sigma's floor (sigma_min, None) or bounds (sigma_min, sigma_max), both within
+    SIGMA_RANGE and sigma_min < sigma_max; or None. Returns a list [lo, hi or None] or None."""
+    if sigma_range is None:
+        return None
+    lo_end, hi_end = SIGMA_RANGE
+
+    def real(v):
+        return (not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
+                and lo_end <= v <= hi_end)
+
+    if not (isinstance(sigma_range, (list, tuple)) and len(sigma_range) == 2 and real(sigma_range[0])
+            and (sigma_range[1] is None or (real(sigma_range[1]) and sigma_range[1] > sigma_range[0]))):
+        raise InputError(f"sigma_range must be (sigma_min, None) (a floor) or (sigma_min, sigma_max) "
+                         f"with {lo_end:g} <= sigma_min < sigma_max <= {hi_end:g}; got {sigma_range!r}")
+    return [float(sigma_range[0]), None if sigma_range[1] is None else float(sigma_range[1])]
+
+
+def check_beta(beta):
+    """The KL weight: a finite real number >= 0, else InputError. Returns it unchanged."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or not (np.isfinite(beta) and beta >= 0):
+        raise InputError(f"beta (the KL weight) must be a finite number >= 0; got {beta!r}")
+    return beta
+
+
 def check_positive_int(value, name):
     """value as an int >= 1, else InputError."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -74,18 +101,30 @@ def check_positive_int(value, name):
     return int(value)
 
 
-def check_fits(numbers, dtype, what):
-    """Raise InputError if `numbers` values of dtype would not fit in this machine's memory."""
-    need = float(numbers) * np.dtype(dtype).itemsize
-    have = physical_memory()
-    if have is not None and need > have:
-        raise InputError(f"{what} would need {need / 2**30:.1f} GiB but this machine has "
-                         f"{have / 2**30:.1f} GiB of memory; use smaller sizes.")
+def check_fits(nbytes, what):
+    """Raise InputError if nbytes of memory are more than this machine can give (memory_budget).
+
+    The one memory check: models (networks.build_networks), samples (VAE.sample) and the
+    command line's estimate of a training run (checkpoint.check_fits_in_memory) call it.
+    """
+    if nbytes <= SMALL_BYTES:           # reading /proc/meminfo (~0.1 ms) would cost a training step more
+        return
+    have = memory_budget()
+    if nbytes > have:
+        raise InputError(f"{what} would need {nbytes / 2**30:.1f} GiB of memory but "
+                         f"{have / 2**30:.1f} GiB are available; use smaller sizes.")
 
 
-def physical_memory():
-    """Bytes of RAM on this machine, or None where the OS does not say."""
+def memory_budget():
+    """Bytes of memory minivae may plan to use: MemAvailable (Linux), else physical memory."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30

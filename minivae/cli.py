@@ -65,7 +65,8 @@ def _parser():
     t.add_argument("--decoder-mean", choices=["linear", "sigmoid"],
                    help="Gaussian decoders: squash means into (0, 1) with a sigmoid (default: sigmoid for frey)")
     t.add_argument("--sigma-min", type=float,
-                   help="gaussian-learned: floor on the decoder's sigma (default: 0.01 for frey; 0: no bound)")
+                   help="gaussian-learned: floor on the decoder's sigma, in [1e-06, 1e+06] (default: 0.01 "
+                        "for frey; 0: no bound)")
     t.add_argument("--sigma-max", type=float,
                    help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
                         "(default: 1 for frey)")
@@ -190,6 +191,7 @@ def _settings(a):
                          "Gaussian decoder is --likelihood gaussian")
     if s["objective"] == "iwae" and s["model"] != "vae":
         raise InputError("--objective iwae needs a VAE: an autoencoder defines no p(x) to bound")
+    _refuse_unused(given, s)
     s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
     s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] in ("vae", "hvae") and s["likelihood"] == "bernoulli")
                                        else "none")) == "dynamic"
@@ -202,6 +204,20 @@ def _settings(a):
     return s
 
 
+def _refuse_unused(given, s):
+    """An option the chosen model would silently ignore is a mistake: say so."""
+    unused = [("sigma", s["model"] != "vae" or s["likelihood"] != "gaussian",
+               "is the fixed std of a VAE's --likelihood gaussian decoder"),
+              ("k", s["objective"] != "iwae", "is the number of samples of --objective iwae"),
+              ("beta", s["model"] != "vae", "weighs a VAE's KL term (an autoencoder has none)"),
+              ("warmup_epochs", s["model"] != "vae", "warms up a VAE's KL term (an autoencoder has none)"),
+              ("channels", s["arch"] != "conv", "sizes the --arch conv networks"),
+              ("hidden", s["arch"] != "mlp", "sizes the --arch mlp networks")]
+    for name, ignored, what in unused:
+        if name in given and ignored:
+            raise InputError(f"--{name.replace('_', '-')} {what}; it would be ignored here, so leave it out")
+
+
 def _gaussian_head(s):
     """(decoder_mean, sigma_range) of a Gaussian VAE decoder (minivae.gaussian_head).
 
@@ -211,9 +227,12 @@ def _gaussian_head(s):
     """
     if s["sigma_max"] is not None and s["sigma_min"] is None:
         raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
+    if s["sigma_min"] == 0 and s["sigma_max"] is not None:
+        raise InputError("--sigma-min 0 means no bound on sigma, so it cannot be combined with --sigma-max; "
+                         f"give a floor of at least {checkpoint.SIGMA_RANGE[0]:g}")
     for name in ("sigma_min", "sigma_max"):
-        if s[name] is not None:
-            _finite(name, s[name], high=checkpoint.SIGMA_RANGE[1])
+        if s[name] is not None and not (name == "sigma_min" and s[name] == 0):
+            _finite(name, s[name], low=checkpoint.SIGMA_RANGE[0], high=checkpoint.SIGMA_RANGE[1])
     if s["sigma_min"] is not None and s["sigma_max"] is not None and not s["sigma_min"] < s["sigma_max"]:
         raise InputError(f"--sigma-min must be below --sigma-max; got {s['sigma_min']} and {s['sigma_max']}")
     gaussian_vae = s["model"] == "vae" and s["likelihood"] in ("gaussian", "gaussian-learned")
@@ -364,7 +383,9 @@ def cmd_train(a):
         s = _settings(a)
         config = _model_config(s)
         checkpoint.check_config(config)
-        checkpoint.check_fits_in_memory(config, batch_size=min(s["batch_size"], TRAIN_SIZES[s["dataset"]]), what="the model these options ask for")
+        rows = min(s["batch_size"], TRAIN_SIZES[s["dataset"]]) * (s["k"] if s["objective"] == "iwae" else 1)
+        checkpoint.check_fits_in_memory(config, batch_size=rows, what="the model these options ask for"
+                                        + (f" with k = {s['k']} samples per example" if s["objective"] == "iwae" else ""))
         out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
         ckpt = out / "checkpoint.npz"
         if out.exists() and not out.is_dir():
@@ -408,7 +429,8 @@ def _train_locked(a, out, ckpt, fresh):
             raise InputError(f"--epochs {a.epochs} is before epoch {len(history['train_loss'])}, which "
                              f"{ckpt} has already reached; give a later epoch to train further")
         run["epochs"] = a.epochs if a.epochs is not None else run["epochs"]
-        _clear_figures(out)                             # they belonged to an earlier epoch
+        if run["epochs"] > len(history["train_loss"]):
+            _clear_figures(out)                         # they belong to an earlier epoch than the next checkpoint
         _write_history(out / "history.json", {"run": run, **history})   # as the checkpoint says
         done = len(history["train_loss"])
         verb = f"resuming from epoch {done}:"
@@ -486,22 +508,22 @@ def _train_locked(a, out, ckpt, fresh):
 
 def _check_run(run, path):
     """The run settings stored in a checkpoint, checked before they drive training."""
+    from .checkpoint import _is_int, _is_real
     from .train import check_lr_schedule
     if not isinstance(run, dict):
         raise CheckpointError(f"{path} records no run settings, so the command line cannot resume it")
     need = {"dataset": lambda v: v in DATASETS, "binarize": lambda v: isinstance(v, bool),
-            "seed": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-            "epochs": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-            "batch_size": lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-            "lr": lambda v: _real(v) and v > 0, "beta": lambda v: _real(v) and v >= 0,
-            "warmup_epochs": lambda v: _real(v) and v >= 0}
+            "seed": lambda v: _is_int(v) and v >= 0, "epochs": lambda v: _is_int(v) and v >= 1,
+            "batch_size": lambda v: _is_int(v) and v >= 1,
+            "lr": lambda v: _is_real(v) and v > 0, "beta": lambda v: _is_real(v) and v >= 0,
+            "warmup_epochs": lambda v: _is_real(v) and v >= 0}
     for field, ok in need.items():
         if field not in run or not ok(run[field]):
             raise CheckpointError(f"{path}: the stored run setting {field!r} is missing or invalid "
                                   f"({run.get(field)!r}); it cannot be resumed")
     objective, k = run.get("objective", "elbo"), run.get("k")
     if objective not in ("elbo", "iwae") or (objective == "iwae" and not (
-            isinstance(k, int) and not isinstance(k, bool) and k >= 1)):
+            _is_int(k) and k >= 1)):
         raise CheckpointError(f"{path}: the stored objective {objective!r} (k = {k!r}) is invalid; "
                               "it cannot be resumed")
     try:
@@ -509,10 +531,6 @@ def _check_run(run, path):
     except InputError as e:
         raise CheckpointError(f"{path}: {e}") from None
     return run
-
-
-def _real(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _check_data_fits(model, data, dataset, path):

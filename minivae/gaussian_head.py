@@ -21,6 +21,7 @@ import math
 import numpy as np
 from scipy.special import expit
 
+from .checks import check_sigma_range
 from .errors import InputError
 
 MEANS = ("linear", "sigmoid")
@@ -37,13 +38,9 @@ class GaussianHead:
     def __init__(self, d, learned_var, mean="linear", sigma_range=None):
         if mean not in MEANS:
             raise InputError(f"decoder mean must be one of {MEANS}; got {mean!r}")
-        if sigma_range is not None:
-            if not learned_var:
-                raise InputError("sigma_range bounds a learned variance; use likelihood='gaussian-learned'")
-            lo, hi = sigma_range
-            if not (lo > 0 and (hi is None or hi > lo)):
-                raise InputError(f"sigma_range must be (sigma_min > 0, None or sigma_max > sigma_min); "
-                                 f"got {tuple(sigma_range)}")
+        sigma_range = check_sigma_range(sigma_range)
+        if sigma_range is not None and not learned_var:
+            raise InputError("sigma_range bounds a learned variance; use likelihood='gaussian-learned'")
         self.d, self.learned_var, self.mean, self.sigma_range = d, learned_var, mean, sigma_range
         self.params, self.grads = {}, {}
 

@@ -58,9 +58,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .checks import check_batch
+from .checks import check_batch, check_beta, check_fits
 from .errors import InputError
-from .likelihoods import check_targets, nll, nll_per_example, nll_target_gradient
+from .likelihoods import check_targets, decoder_width, nll, nll_per_example, nll_target_gradient
 from .losses import LOG_2PI
 from .sampler import sigma_from_log_var
 
@@ -112,6 +112,7 @@ class ImportanceWeighted:
             raise InputError(f"k (importance samples per example) must be an integer >= 1; got {k!r}")
         self.model, self.k = model, int(k)
         self.params, self.grads = model.params, model.grads
+        self._c = None                        # what backward needs, from the last loss
 
     def loss(self, x, rng=None, eps=None, beta=1.0):
         r"""-L_k for the batch x (N, D), with k samples z_s per example.
@@ -127,13 +128,19 @@ class ImportanceWeighted:
         L = m.latent_dim
         x = check_batch(x, m.d_in, dtype=m.dtype)
         check_targets(x, m.likelihood)
+        check_beta(beta)
         n = len(x)
+        rows = k * n                    # eps, z, the decoder's output and its targets, per row
+        check_fits(rows * (decoder_width(m.likelihood, m.d_in) + m.d_in + 4 * L) * m.dtype.itemsize,
+                   f"the importance-weighted bound at k = {k} samples for {n} examples")
         if eps is None:
             if rng is None:
                 raise InputError("ImportanceWeighted.loss needs rng (a numpy Generator) or eps")
             eps = rng.standard_normal((k, n, L), dtype=m.dtype)
         elif np.shape(eps) != (k, n, L):
             raise InputError(f"eps must have shape (k, N, L) = {(k, n, L)}; got {np.shape(eps)}")
+        else:                           # as VAE.loss: cast to the model's dtype, finite only
+            eps = check_batch(np.reshape(eps, (k * n, L)), L, name="eps", dtype=m.dtype).reshape(k, n, L)
         h = m.encoder.forward(x)                                           # (N, 2L)
         mu, log_var = h[:, :L], h[:, L:]                                   # (N, L) each
         z = m.sampler.forward(np.broadcast_to(mu, eps.shape),              # z_s = mu + sigma eps_s
@@ -159,6 +166,8 @@ class ImportanceWeighted:
         Returns dx (N, D), the gradient with respect to the input, if need_dx: through the
         encoder, plus the direct term from x being the decoder's target in all k rows.
         """
+        if self._c is None:
+            raise InputError("backward() needs a loss to differentiate: call loss(x, rng=...) first.")
         m, k, c, beta = self.model, self.k, self._c, self._beta
         n, L = c.shape[1], m.latent_dim
         eps, z = self._eps, self._z

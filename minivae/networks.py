@@ -47,21 +47,31 @@ def build_networks(config, encoder_out, outputs_per_pixel, rng):
     """
     arch, d, latent, act = config["arch"], config["d_in"], config["latent_dim"], config["activation"]
     dtype, hidden, channels = np.dtype(config["dtype"]), config["hidden"], config["channels"]
-    if arch == "mlp":
-        enc_sizes, dec_sizes = [d, *hidden, encoder_out], [latent, *hidden[::-1], outputs_per_pixel * d]
-        count = sum((a + 1) * b for sizes in (enc_sizes, dec_sizes) for a, b in zip(sizes, sizes[1:]))
-    else:
-        (c, h, w), (c1, c2) = config["image_shape"], channels
-        pixels = (h // 4) * (w // 4)
-        count = (9 * c * c1 + c1 + 9 * c1 * c2 + c2 + (c2 * pixels + 1) * encoder_out
-                 + (latent + 1) * c2 * pixels + 9 * c2 * c1 + c1 + 9 * c1 * outputs_per_pixel * c + outputs_per_pixel * c)
+    count = parameter_count(config, encoder_out, outputs_per_pixel)
     # params, grads, and the optimizer's m, v and scratch: five arrays per parameter
-    check_fits(5 * count, dtype, f"a model with {count:,} parameters (with gradients and Adam's state)")
+    check_fits(5 * count * dtype.itemsize,
+               f"a model with {count:,} parameters (with gradients and Adam's state)")
     if arch == "mlp":
-        return mlp(enc_sizes, rng, act, dtype), mlp(dec_sizes, rng, act, dtype)
+        return (mlp([d, *hidden, encoder_out], rng, act, dtype),
+                mlp([latent, *hidden[::-1], outputs_per_pixel * d], rng, act, dtype))
     c, h, w = config["image_shape"]
     return (conv_encoder((c, h, w), channels, encoder_out, rng, act, dtype),
             conv_decoder(latent, (outputs_per_pixel * c, h, w), channels[::-1], rng, act, dtype))
+
+
+def parameter_count(config, encoder_out, outputs_per_pixel):
+    """How many numbers build_networks(config, encoder_out, outputs_per_pixel, rng) would
+    allocate, computed from the sizes alone (nothing is built). An int."""
+    d, latent = config["d_in"], config["latent_dim"]
+    if config["arch"] == "mlp":
+        enc_sizes = [d, *config["hidden"], encoder_out]
+        dec_sizes = [latent, *config["hidden"][::-1], outputs_per_pixel * d]
+        return sum((a + 1) * b for sizes in (enc_sizes, dec_sizes) for a, b in zip(sizes, sizes[1:]))
+    (c, h, w), (c1, c2) = config["image_shape"], config["channels"]
+    pixels = (h // 4) * (w // 4)                  # the layout of conv_encoder / conv_decoder
+    encoder = 9 * c * c1 + c1 + 9 * c1 * c2 + c2 + (c2 * pixels + 1) * encoder_out
+    decoder = (latent + 1) * c2 * pixels + 9 * c2 * c1 + c1 + 9 * c1 * outputs_per_pixel * c + outputs_per_pixel * c
+    return encoder + decoder
 
 
 def joint_params(encoder, decoder):

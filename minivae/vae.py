@@ -10,11 +10,10 @@ r"""The variational autoencoder (Kingma & Welling 2014): encoder, sampler, decod
 ``loss`` computes it (and remembers what backward needs); ``backward`` fills every
 gradient in ``grads`` with one call.
 """
-import math
-
 import numpy as np
 
-from .checks import check_batch, check_fits, check_positive_int, check_sigma
+from .checks import (check_batch, check_beta, check_fits, check_positive_int, check_sigma,
+                     check_sigma_range)
 from .errors import InputError
 from .gaussian_head import GaussianHead
 from .layers import Sequential
@@ -54,19 +53,20 @@ class VAE:
         self.config = {"kind": self.kind, "likelihood": likelihood, "sigma": check_sigma(sigma),
                        **network_config(d_in, hidden, latent_dim, activation, dtype, arch,
                                         channels, image_shape),
-                       "decoder_mean": decoder_mean,
-                       "sigma_range": None if sigma_range is None else list(sigma_range)}
+                       "decoder_mean": decoder_mean, "sigma_range": check_sigma_range(sigma_range)}
         self.d_in, self.latent_dim = self.config["d_in"], self.config["latent_dim"]
         self.likelihood, self.sigma, self.dtype = likelihood, self.config["sigma"], np.dtype(dtype)
-        rng = np.random.default_rng(0) if rng is None else rng
-        self.encoder, self.decoder = build_networks(
-            self.config, 2 * self.latent_dim, decoder_width(likelihood, self.d_in) // self.d_in, rng)
-        self.sampler = GaussianSampler()
+        head = None                           # checked before anything is allocated
         if decoder_mean != "linear" or sigma_range is not None:
             if likelihood == "bernoulli":
                 raise InputError("decoder_mean and sigma_range shape a Gaussian decoder's output; "
                                  "a Bernoulli decoder outputs logits")
             head = GaussianHead(self.d_in, likelihood == "gaussian-learned", decoder_mean, sigma_range)
+        rng = np.random.default_rng(0) if rng is None else rng
+        self.encoder, self.decoder = build_networks(
+            self.config, 2 * self.latent_dim, decoder_width(likelihood, self.d_in) // self.d_in, rng)
+        self.sampler = GaussianSampler()
+        if head is not None:
             self.decoder = Sequential([*self.decoder.layers, head])   # no params: same keys
         self.params, self.grads = joint_params(self.encoder, self.decoder)
         self._last = None                     # what backward needs from the last loss
@@ -98,9 +98,7 @@ class VAE:
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
-        if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
-                or not (math.isfinite(beta) and beta >= 0):
-            raise InputError(f"beta (the KL weight) must be a finite number >= 0; got {beta!r}")
+        check_beta(beta)
         if eps is not None:
             eps = check_batch(eps, self.latent_dim, name="eps", dtype=self.dtype)
         mu, log_var = self._encode(x)                                            # (N, L) each
@@ -146,7 +144,7 @@ class VAE:
         Decoded batch_size codes at a time; n pictures that would not fit in memory are an
         InputError."""
         n = check_positive_int(n, "n")
-        check_fits(n * self.d_in, self.dtype, f"{n:,} samples of {self.d_in} pixels")
+        check_fits(n * self.d_in * self.dtype.itemsize, f"{n:,} samples of {self.d_in} pixels")
         x = np.empty((n, self.d_in), self.dtype)
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)

@@ -7,6 +7,7 @@ from numpy.testing import assert_allclose
 from minivae import Adam, Autoencoder
 from minivae.gradcheck import assert_model_gradients_match
 from minivae.datasets import load_dataset
+from minivae.errors import InputError
 
 
 @pytest.mark.parametrize("likelihood", ["mse", "bernoulli"])
@@ -57,3 +58,9 @@ def test_autoencoder_rejects_bad_input_and_settings():
         ae.loss(np.zeros((2, 9)))
     with pytest.raises(ValueError, match="likelihood"):
         Autoencoder(8, likelihood="gaussian-learned")
+
+
+def test_targets_outside_the_unit_interval_name_the_autoencoders_own_real_valued_loss():
+    ae = Autoencoder(4, [3], 2, likelihood="bernoulli")
+    with pytest.raises(InputError, match=r"1\.5.*'mse' \(Autoencoder\)"):
+        ae.loss(np.full((2, 4), 1.5))

@@ -77,3 +77,28 @@ def test_a_failed_save_leaves_the_previous_checkpoint_untouched(tmp_path, monkey
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
     assert zipfile.is_zipfile(path)
+
+
+@pytest.mark.parametrize("kind, likelihood, head", [
+    ("vae", "bernoulli", {}), ("vae", "gaussian", dict(decoder_mean="sigmoid")),
+    ("vae", "gaussian-learned", dict(decoder_mean="sigmoid", sigma_range=(0.01, 1.0))),
+    ("ae", "mse", {}), ("ae", "bernoulli", {})])
+@pytest.mark.parametrize("arch, sizes", [("mlp", dict(hidden=[7, 5])),
+                                         ("conv", dict(image_shape=(2, 8, 12), channels=(3, 4)))])
+def test_parameter_count_from_a_config_equals_the_built_models_count(kind, likelihood, head, arch, sizes):
+    model_class = VAE if kind == "vae" else Autoencoder
+    model = model_class(192, latent_dim=3, likelihood=likelihood, arch=arch, **sizes, **head)
+    assert checkpoint.parameter_count(model.config) == sum(p.size for p in model.params.values())
+
+
+def test_an_older_autoencoder_checkpoint_with_likelihood_gaussian_loads_as_mse(tmp_path):
+    import json
+    rng = np.random.default_rng(0)
+    ae = Autoencoder(12, [7], 2, likelihood="mse", rng=rng)
+    path = tmp_path / "old.npz"
+    config = {**ae.config, "likelihood": "gaussian"}              # the name before "mse"
+    np.savez(path, format=np.array(checkpoint.FORMAT_1), config=np.array(json.dumps(config)),
+             history=np.array("{}"), **{f"param/{k}": p for k, p in ae.params.items()})
+    loaded, _ = checkpoint.load(path)
+    x = rng.random((3, 12))
+    assert loaded.likelihood == "mse" and loaded.loss(x) == ae.loss(x)

@@ -156,3 +156,31 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
                                             "--batch-size", "100"]))
     assert short["epochs"] == 40 and short["batch_size"] == 100 and len(short["lr_schedule"]) == 4
     assert _model_config(s)["d_in"] == 784
+
+
+@pytest.mark.parametrize("options", [
+    ["--objective", "iwae", "--k", "2", *TINY],                                   # the IWAE objective
+    ["--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--batch-size", "400",
+     "--quiet", "--no-figures"],                                                  # sigmoid means, bounded sigma
+])
+def test_resuming_an_iwae_run_or_a_frey_run_with_the_gaussian_head_is_bit_identical(tmp_path, options):
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    assert main(["train", "--out", str(whole), "--epochs", "2", *options]) == 0
+    assert main(["train", "--out", str(part), "--epochs", "1", *options]) == 0
+    assert main(["train", "--resume", str(part), "--epochs", "2", "--quiet", "--no-figures"]) == 0
+    (m1, h1), (m2, h2) = _run_state(whole), _run_state(part)
+    assert h1 == h2 and len(h1["train_loss"]) == 2
+    assert m1.config == m2.config
+    for k, p in m1.params.items():
+        assert np.array_equal(p, m2.params[k]), k
+
+
+def test_a_resume_with_nothing_left_to_train_keeps_the_runs_figures(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--out", str(run), "--epochs", "1", "--dataset", "frey", "--hidden", "8",
+                 "--latent-dim", "2", "--quiet"]) == 0
+    figures = sorted(p.name for p in run.glob("*.png"))
+    assert figures                                                # drawn by the first run
+    assert main(["train", "--resume", str(run), "--no-figures", "--quiet"]) == 0
+    assert "nothing to write" in capsys.readouterr().out
+    assert sorted(p.name for p in run.glob("*.png")) == figures

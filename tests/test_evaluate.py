@@ -81,8 +81,9 @@ def test_iw_estimate_needs_a_vae_and_a_positive_k():
     with pytest.raises(ValueError, match="needs a VAE"):
         log_likelihood(Autoencoder(4, [3], 2), np.zeros((2, 4)))
     vae, x = _linear_vae()
-    with pytest.raises(ValueError, match="at least 1"):
-        log_likelihood(vae, x, k=0)
+    for k in (0, 2.5, "10"):
+        with pytest.raises(ValueError, match="at least 1"):
+            log_likelihood(vae, x, k=k)
 
 
 def test_bernoulli_iw_estimate_is_finite_and_above_the_elbo():

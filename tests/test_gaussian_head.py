@@ -80,8 +80,12 @@ def test_pictures_are_means_in_unit_interval_and_the_head_survives_a_checkpoint(
 @pytest.mark.parametrize("kwargs, match", [
     (dict(likelihood="bernoulli", decoder_mean="sigmoid"), "Bernoulli decoder outputs logits"),
     (dict(likelihood="gaussian", sigma_range=(0.1, None)), "learned variance"),
-    (dict(likelihood="gaussian-learned", sigma_range=(0.5, 0.1)), "sigma_max > sigma_min"),
-    (dict(likelihood="gaussian-learned", sigma_range=(0.0, None)), "sigma_min > 0"),
+    (dict(likelihood="gaussian-learned", sigma_range=(0.5, 0.1)), "sigma_min < sigma_max"),
+    (dict(likelihood="gaussian-learned", sigma_range=(0.0, None)), "1e-06 <= sigma_min"),
+    (dict(likelihood="gaussian-learned", sigma_range=(1e-300, 1e-299)), "1e-06 <= sigma_min"),
+    (dict(likelihood="gaussian-learned", sigma_range=(0.1, 1e7)), "sigma_max <= 1e"),
+    (dict(likelihood="gaussian-learned", sigma_range=("a", None)), "sigma_range must be"),
+    (dict(likelihood="gaussian-learned", sigma_range=0.1), "sigma_range must be"),
     (dict(likelihood="gaussian", decoder_mean="tanh"), "decoder mean must be one of"),
 ])
 def test_bad_head_settings_are_input_errors(kwargs, match):

@@ -176,11 +176,24 @@ def test_draws_from_rng_match_passing_the_same_eps():
     (lambda vae: ImportanceWeighted(Autoencoder(8, hidden=[6], latent_dim=2), 2), "needs a VAE"),
     (lambda vae: ImportanceWeighted(vae, 2).loss(np.zeros((3, 8)), eps=np.zeros((3, 2))), r"shape \(k, N, L\)"),
     (lambda vae: ImportanceWeighted(vae, 2).loss(np.zeros((3, 8))), "needs rng"),
+    (lambda vae: ImportanceWeighted(vae, 2).loss(np.zeros((3, 8)), eps=np.full((2, 3, 2), np.nan)), "eps holds"),
+    (lambda vae: ImportanceWeighted(vae, 2).loss(np.zeros((3, 8)), rng=np.random.default_rng(0), beta=-1),
+     "beta"),
+    (lambda vae: ImportanceWeighted(vae, 2).backward(), "call loss"),
+    (lambda vae: ImportanceWeighted(vae, 10**12).loss(np.zeros((3, 8)), rng=np.random.default_rng(0)),
+     "GiB of memory"),
 ])
 def test_bad_arguments_are_one_line_input_errors(make, match):
     vae = VAE(8, hidden=[6], latent_dim=2)
     with pytest.raises(InputError, match=match):
         make(vae)
+
+
+def test_float64_noise_keeps_a_float32_model_float32():
+    vae = VAE(8, hidden=[6], latent_dim=2)
+    objective = ImportanceWeighted(vae, 2)
+    objective.loss(np.zeros((3, 8)), eps=np.zeros((2, 3, 2), dtype=np.float64))
+    assert objective.log_w.dtype == np.float32
 
 
 def test_logsumexp_form_survives_weights_that_would_underflow():

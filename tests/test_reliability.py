@@ -77,6 +77,9 @@ def _config(arrays, **fields):
     (dict(image_shape=[1, 3, 5]), "'image_shape' must be"),
     (dict(hidden=[2**40]), "integer in|'hidden' must be"),
     (dict(hidden=[100_000, 100_000]), "the file does not match|memory"),
+    (dict(likelihood="gaussian-learned", sigma_range=[1e-300, 1e-299]), "config field 'sigma_range'"),
+    (dict(likelihood="gaussian-learned", sigma_range=[0.1, "1"]), "config field 'sigma_range'"),
+    (dict(likelihood="gaussian", decoder_mean="tanh"), "'decoder_mean' must be"),
 ])
 def test_a_tampered_configuration_is_one_checkpoint_error(tmp_path, good, fields, message):
     path = _with(tmp_path, good[1], config=_config(good[1], **fields))
@@ -208,6 +211,15 @@ def test_negative_elbo_with_batch_size_zero_is_an_input_error():
     (["train", "--lr", "1e300"], "--lr must be"),
     (["train", "--hidden", "100000000"], "GiB of memory"),
     (["train", "--latent-dim", "100000000"], "GiB of memory"),
+    (["train", "--objective", "iwae", "--k", "100000000"], "with k = 100000000 samples per example"),
+    (["train", "--sigma", "0.5"], "--sigma is the fixed std of a VAE's --likelihood gaussian decoder"),
+    (["train", "--k", "3"], "--k is the number of samples of --objective iwae"),
+    (["train", "--model", "ae", "--beta", "2"], "--beta weighs a VAE's KL term"),
+    (["train", "--model", "ae", "--warmup-epochs", "2"], "--warmup-epochs warms up"),
+    (["train", "--channels", "3", "4"], "--channels sizes the --arch conv"),
+    (["train", "--arch", "conv", "--hidden", "30"], "--hidden sizes the --arch mlp"),
+    (["train", "--dataset", "frey", "--sigma-min", "0", "--sigma-max", "1"], "--sigma-min 0 means no bound"),
+    (["train", "--dataset", "frey", "--sigma-min", "1e-300", "--sigma-max", "1e-299"], "--sigma-min must be"),
     (["train", "--seed", "-1"], "--seed must be at least 0"),
     (["train", "--schedule-stages", "3"], "needs --recipe"),
     (["train", "--recipe", "burda2016", "--lr", "0.1"], "cannot be combined"),

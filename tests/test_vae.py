@@ -149,7 +149,7 @@ def test_only_float32_and_float64_models_can_be_built(dtype):
 
 
 @pytest.mark.parametrize("option, match", [
-    (dict(hidden=[1_000_000]), "parameters .* would need .* GiB but this machine has"),
+    (dict(hidden=[1_000_000]), "parameters .* would need .* GiB of memory but"),
     (dict(latent_dim=100_000_000), "would need .* GiB"),
     (dict(d_in=-3), "d_in must be a whole number >= 1"),
     (dict(latent_dim=0), "latent_dim must be a whole number >= 1"),
@@ -177,9 +177,9 @@ def test_the_memory_check_counts_exactly_the_parameters_the_model_gets(arch, ext
                                                                        monkeypatch):
     import minivae.networks
     asked = []
-    monkeypatch.setattr(minivae.networks, "check_fits", lambda numbers, *_: asked.append(numbers))
+    monkeypatch.setattr(minivae.networks, "check_fits", lambda nbytes, *_: asked.append(nbytes))
     vae = VAE(192, latent_dim=3, arch=arch, likelihood=likelihood, **extra)
-    assert asked == [5 * sum(p.size for p in vae.params.values())]
+    assert asked == [5 * sum(p.nbytes for p in vae.params.values())]
 
 
 def test_a_float32_model_is_initialised_without_a_float64_copy_of_its_weights():
