@@ -116,7 +116,7 @@ class HierarchicalVAE:
         count = self.parameter_count({"d_in": d_in, "latent_dims": latent_dims, "hidden": hidden,
                                       "likelihood": likelihood})
         # params, grads, and the optimizer's m, v and scratch: five arrays per parameter
-        check_fits(5 * count, dtype, f"a model with {count:,} parameters (with gradients and Adam's state)")
+        check_fits(5 * count * dtype.itemsize, f"a model with {count:,} parameters (with gradients and Adam's state)")
         rng = np.random.default_rng(0) if rng is None else rng
         self.d_in, self.latent_dims, self.hidden = d_in, latent_dims, hidden
         self.likelihood, self.sigma, self.dtype = likelihood, sigma, dtype
