@@ -163,7 +163,7 @@ def minivae_epoch(state, x, args, epoch):
     """One epoch of minivae.train.train (the library's loop: batches, loss, backward, Adam)."""
     model, optimizer = state
     train(model, x, epochs=1, batch_size=args.batch_size, binarize_data=args.binarize == "dynamic",
-          seed=[args.seed, epoch + 1000], optimizer=optimizer)   # a fresh order each epoch
+          rng=np.random.default_rng([args.seed, epoch + 1000]), optimizer=optimizer)   # a fresh order each epoch
 
 
 def make_minivae(args):
