@@ -206,11 +206,11 @@ def _settings(a):
 
 def _refuse_unused(given, s):
     """An option the chosen model would silently ignore is a mistake: say so."""
-    unused = [("sigma", s["model"] != "vae" or s["likelihood"] != "gaussian",
+    unused = [("sigma", s["model"] == "ae" or s["likelihood"] != "gaussian",
                "is the fixed std of a VAE's --likelihood gaussian decoder"),
               ("k", s["objective"] != "iwae", "is the number of samples of --objective iwae"),
-              ("beta", s["model"] != "vae", "weighs a VAE's KL term (an autoencoder has none)"),
-              ("warmup_epochs", s["model"] != "vae", "warms up a VAE's KL term (an autoencoder has none)"),
+              ("beta", s["model"] == "ae", "weighs a VAE's KL term (an autoencoder has none)"),
+              ("warmup_epochs", s["model"] == "ae", "warms up a VAE's KL term (an autoencoder has none)"),
               ("channels", s["arch"] != "conv", "sizes the --arch conv networks"),
               ("hidden", s["arch"] != "mlp", "sizes the --arch mlp networks")]
     for name, ignored, what in unused:

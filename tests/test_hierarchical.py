@@ -239,3 +239,19 @@ def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, 
     assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "4",
                  "--epochs", "1", "--out", str(out), "--quiet"]) == 2          # a clear error
     assert "one --hidden size per level" in capsys.readouterr().err
+
+
+def test_command_line_passes_beta_warmup_and_sigma_to_a_hierarchical_vae(tmp_path):
+    """--beta, --warmup-epochs and --sigma mean the same for --model hvae as for a VAE: they are
+    used (stored in the run and the model), not refused as options the model would ignore."""
+    from minivae import checkpoint
+    from minivae.cli import main
+
+    out = tmp_path / "hvae"
+    assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
+                 "--beta", "0.5", "--warmup-epochs", "0.5", "--likelihood", "gaussian", "--sigma", "0.3",
+                 "--out", str(out), "--quiet", "--no-figures"]) == 0
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert model.kind == "hvae" and model.sigma == 0.3
+    assert history["run"]["beta"] == 0.5 and history["run"]["warmup_epochs"] == 0.5
+    assert history["beta"] == [0.5]                      # the warm-up reached beta by the end of epoch 1
