@@ -122,9 +122,12 @@ def _plain(v, depth=0):
 
 def _upgrade_config(config):
     """A config written by an older minivae, in today's words: an autoencoder's quadratic loss
-    (Eq. 2) was called likelihood "gaussian" before it was named "mse"."""
+    (Eq. 2) was called likelihood "gaussian" before it was named "mse"; a hierarchical VAE's
+    decoder read z_1 alone before it read every level (decoder_reads "z1")."""
     if isinstance(config, dict) and config.get("kind") == "ae" and config.get("likelihood") == "gaussian":
         config = {**config, "likelihood": "mse"}
+    if isinstance(config, dict) and config.get("kind") == "hvae" and "decoder_reads" not in config:
+        config = {**config, "decoder_reads": "z1"}
     return config
 
 
@@ -164,6 +167,9 @@ def check_config(config):
              "a list of positive integers, one per level")
         need(config.get("likelihood", "bernoulli") in VAE_LIKELIHOODS, "likelihood", f"one of {VAE_LIKELIHOODS}")
         need(config.get("activation", "relu") in ACTIVATIONS, "activation", f"one of {ACTIVATIONS}")
+        need(config.get("decoder_reads", "all") in ("all", "z1"), "decoder_reads", "'all' or 'z1'")
+        need(config.get("decoder_hidden") is None or size(config["decoder_hidden"]), "decoder_hidden",
+             f"null or an integer in [1, {MAX_SIZE}]")
         sigma = config.get("sigma", 0.1)
         need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
              f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")

@@ -34,7 +34,8 @@ TRAIN_DEFAULTS = dict(dataset="mnist-subset", model="vae", arch="mlp", likelihoo
                       hidden=[400], channels=[32, 64], activation="relu", latent_dim=20, epochs=10,
                       batch_size=128, lr=1e-3, adam_eps=1e-8, beta=1.0, warmup_epochs=0.0,
                       binarize=None, seed=0, schedule_stages=None, objective="elbo", k=5,
-                      decoder_mean=None, sigma_min=None, sigma_max=None, latent_dims=[32, 16])
+                      decoder_mean=None, sigma_min=None, sigma_max=None, latent_dims=[32, 16],
+                      decoder_reads="all", decoder_hidden=None)
 # Burda, Grosse & Salakhutdinov (2016), Table 1, one stochastic layer: 784-200-200-50 tanh,
 # Bernoulli decoder, dynamically binarized MNIST, Adam(0.9, 0.999, eps 1e-4), batch 20,
 # 3^i epochs at lr 0.001 10^(-i/7), i = 0..7.
@@ -79,6 +80,11 @@ def _parser():
     t.add_argument("--latent-dims", type=int, nargs="+", metavar="L",
                    help="--model hvae: the levels' latent sizes, bottom first (default: 32 16); "
                         "--hidden gives one size per level, or one for all")
+    t.add_argument("--decoder-reads", choices=["all", "z1"],
+                   help="--model hvae: the decoder reads every level, p(x | z_1, ..., z_L) (all, the "
+                        "default, as NVAE), or z_1 alone, p(x | z_1) (z1, as the Ladder VAE)")
+    t.add_argument("--decoder-hidden", type=int, metavar="H",
+                   help="--model hvae: the decoder's hidden size (default: the first --hidden)")
     t.add_argument("--epochs", type=int, help=f"the epoch to train up to (default: {d['epochs']}; "
                    "a recipe's schedule length)")
     t.add_argument("--batch-size", type=int, help=f"default: {d['batch_size']}")
@@ -172,6 +178,13 @@ def _settings(a):
                              f"--hidden {s['hidden']} for --latent-dims {s['latent_dims']}")
     elif "latent_dims" in given:
         raise InputError("--latent-dims is for --model hvae; a VAE or autoencoder takes --latent-dim")
+    else:
+        for name in ("decoder_reads", "decoder_hidden"):
+            if name in given:
+                raise InputError(f"--{name.replace('_', '-')} is for --model hvae; a VAE or autoencoder "
+                                 "sets its decoder with --hidden")
+    if s["decoder_hidden"] is not None:
+        _at_least("decoder_hidden", s["decoder_hidden"])
     _at_least("epochs", s["epochs"])
     _at_least("seed", s["seed"], 0)
     _at_least("schedule_stages", s["schedule_stages"], 1, 12)
@@ -258,7 +271,8 @@ def _model_config(s):
     if s["model"] == "hvae":
         return {"kind": "hvae", "d_in": math.prod(shape), "latent_dims": list(s["latent_dims"]),
                 "hidden": list(s["hidden"]), "likelihood": s["likelihood"], "sigma": s["sigma"],
-                "activation": s["activation"], "dtype": "float32"}
+                "activation": s["activation"], "dtype": "float32", "decoder_reads": s["decoder_reads"],
+                "decoder_hidden": s["decoder_hidden"] or s["hidden"][0]}
     config = {"kind": s["model"], "d_in": math.prod(shape), "hidden": list(s["hidden"]),
               "latent_dim": s["latent_dim"], "likelihood": s["likelihood"], "activation": s["activation"],
               "dtype": "float32", "arch": s["arch"], "channels": list(s["channels"]), "image_shape": list(shape)}
@@ -448,7 +462,8 @@ def _train_locked(a, out, ckpt, fresh):
             model = Autoencoder(**common)
         else:
             model = HierarchicalVAE(common["d_in"], s["latent_dims"], s["hidden"], s["likelihood"], s["sigma"],
-                                    s["activation"], rng)
+                                    s["activation"], rng, decoder_reads=s["decoder_reads"],
+                                    decoder_hidden=s["decoder_hidden"])
         optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])
         run = {"dataset": s["dataset"], "binarize": s["binarize"], "seed": s["seed"], "epochs": s["epochs"],
                "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],

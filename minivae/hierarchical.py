@@ -5,7 +5,15 @@ Generative model, top down (levels listed bottom first, as in ``latent_dims``):
 
     p(z_L)           = N(0, I)
     p(z_l | z_{l+1}) = N(mu_p, diag(exp(lv_p))),   (mu_p, lv_p) = prior_l(z_{l+1})     l < L
-    p(x | z_1)       = the decoder's likelihood (bernoulli / gaussian / gaussian-learned)
+    p(x | z_1, ..., z_L)  the decoder's likelihood (bernoulli / gaussian / gaussian-learned),
+                     its network reading every level side by side, [z_1, ..., z_L]
+
+The decoder reading every level is NVAE's structure (there the decoder's top-down path
+carries each level's sample down to x): the upper levels reach x directly as well as
+through the prior of the levels below. ``decoder_reads="z1"`` gives the Markov chain
+p(x | z_1) instead (the Ladder VAE's and Burda et al.'s generative model), where an upper
+level matters only through p(z_1 | z_2). Trained on MNIST, the first reads better
+(README, "One level against two").
 
 Inference, also top down, sharing the generative path. One deterministic bottom-up pass
 reads x into features d_1, ..., d_{L-1} (d_0 = x); then, from the top:
@@ -25,8 +33,8 @@ code, d-names are gradients, as everywhere in minivae: dmu_q = dLoss/dmu_q.)
 The ELBO. The joint posterior factorizes as q(z|x) = q(z_L|x) prod_{l<L} q(z_l|z_{l+1},x),
 and the joint prior as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
 
-    ELBO = E_q[ log p(x|z_1) + log p(z) - log q(z|x) ]
-         = E_q[ log p(x|z_1) ] - KL( q(z_L|x) || p(z_L) )
+    ELBO = E_q[ log p(x|z) + log p(z) - log q(z|x) ]
+         = E_q[ log p(x|z) ] - KL( q(z_L|x) || p(z_L) )
            - sum_{l<L} E_q[ KL( q(z_l|z_{l+1},x) || p(z_l|z_{l+1}) ) ]
 
 (the expectation of each log-ratio over z_l, given the levels above, is the KL between two
@@ -42,7 +50,8 @@ Dense, activation, Dense):
     top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
     prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
     posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (delta_mu, delta_lv)          q(z_l|z_{l+1},x)
-    decoder    z_1 -> h_1 -> D (or 2D)                                        p(x|z_1)
+    decoder    [z_1, ..., z_L] -> h_dec -> D (or 2D)                          p(x|z)
+               (z_1 alone with decoder_reads="z1"; h_dec = decoder_hidden, default h_1)
 
 With L = 1 only top and decoder exist: they are VAE(hidden=[h_1])'s encoder and decoder,
 built in the same order from the same Generator, so the model *is* that VAE (tested).
@@ -96,13 +105,16 @@ class HierarchicalVAE:
     d_in : data dimension D
     latent_dims : sizes (L_1, ..., L_L) of the stochastic levels, bottom (next to x) first
     hidden : one hidden-layer size per level, (h_1, ..., h_L), bottom first
+    decoder_reads : "all" (p(x | z_1, ..., z_L), the default) or "z1" (p(x | z_1))
+    decoder_hidden : the decoder's hidden size h_dec (default h_1)
     likelihood, sigma, activation, rng, dtype : as for VAE
     """
 
     kind = "hvae"
 
     def __init__(self, d_in=784, latent_dims=(32, 16), hidden=(400, 100), likelihood="bernoulli",
-                 sigma=0.1, activation="relu", rng=None, dtype=np.float32):
+                 sigma=0.1, activation="relu", rng=None, dtype=np.float32, decoder_reads="all",
+                 decoder_hidden=None):
         check_likelihood(likelihood)
         d_in = check_positive_int(d_in, "d_in")
         latent_dims = [check_positive_int(k, "each latent size") for k in latent_dims]
@@ -112,18 +124,26 @@ class HierarchicalVAE:
                              f"each); got latent_dims={latent_dims}, hidden={hidden}")
         if activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
+        if decoder_reads not in ("all", "z1"):
+            raise InputError(f"decoder_reads must be 'all' (p(x | z_1, ..., z_L)) or 'z1' (p(x | z_1)); "
+                             f"got {decoder_reads!r}")
+        decoder_hidden = hidden[0] if decoder_hidden is None else check_positive_int(decoder_hidden,
+                                                                                     "decoder_hidden")
         sigma, dtype = check_sigma(sigma), check_dtype(dtype)
         count = self.parameter_count({"d_in": d_in, "latent_dims": latent_dims, "hidden": hidden,
-                                      "likelihood": likelihood})
+                                      "likelihood": likelihood, "decoder_reads": decoder_reads,
+                                      "decoder_hidden": decoder_hidden})
         # params, grads, and the optimizer's m, v and scratch: five arrays per parameter
         check_fits(5 * count * dtype.itemsize, f"a model with {count:,} parameters (with gradients and Adam's state)")
         rng = np.random.default_rng(0) if rng is None else rng
         self.d_in, self.latent_dims, self.hidden = d_in, latent_dims, hidden
         self.likelihood, self.sigma, self.dtype = likelihood, sigma, dtype
+        self.decoder_reads = decoder_reads
         self.n_levels = L = len(latent_dims)
         self.config = {"kind": self.kind, "d_in": d_in, "latent_dims": latent_dims,
                        "hidden": hidden, "likelihood": likelihood, "sigma": sigma,
-                       "activation": activation, "dtype": self.dtype.name}
+                       "activation": activation, "dtype": self.dtype.name,
+                       "decoder_reads": decoder_reads, "decoder_hidden": decoder_hidden}
         net = dict(rng=rng, activation=activation, dtype=dtype)
         # Lists indexed by i = l - 1 for level l (level 1 is next to x).
         widths = [d_in] + hidden                   # widths[i] is the width of d_i (d_0 = x)
@@ -135,7 +155,8 @@ class HierarchicalVAE:
             self.prior[i] = mlp([latent_dims[i + 1], hidden[i + 1], 2 * latent_dims[i]], **net)
             self.posterior[i] = mlp([hidden[i] + latent_dims[i + 1], hidden[i],
                                      2 * latent_dims[i]], **net)
-        self.decoder = mlp([latent_dims[0], hidden[0], decoder_width(likelihood, d_in)], **net)
+        decoder_in = sum(latent_dims) if decoder_reads == "all" else latent_dims[0]
+        self.decoder = mlp([decoder_in, decoder_hidden, decoder_width(likelihood, d_in)], **net)
         self.samplers = [GaussianSampler() for _ in range(L)]
         nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
                 + [(f"{part}{i + 1}", n) for i in range(L - 1)
@@ -152,6 +173,8 @@ class HierarchicalVAE:
         d, lat, hid = config["d_in"], list(config["latent_dims"]), list(config["hidden"])
         L, out = len(lat), decoder_width(config.get("likelihood", "bernoulli"), config["d_in"])
         widths = [d] + hid
+        decoder_in = sum(lat) if config.get("decoder_reads", "all") == "all" else lat[0]
+        decoder_hidden = config.get("decoder_hidden") or hid[0]
 
         def dense(*sizes):
             return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
@@ -160,7 +183,7 @@ class HierarchicalVAE:
                 + dense(widths[L - 1], hid[L - 1], 2 * lat[L - 1])                       # top
                 + sum(dense(lat[i + 1], hid[i + 1], 2 * lat[i])                          # prior
                       + dense(hid[i] + lat[i + 1], hid[i], 2 * lat[i]) for i in range(L - 1))  # posterior
-                + dense(lat[0], hid[0], out))                                            # decoder
+                + dense(decoder_in, decoder_hidden, out))                                # decoder
 
     # -- the two passes -----------------------------------------------------------------------
     def _bottom_up(self, x):
@@ -209,15 +232,15 @@ class HierarchicalVAE:
         Returns LossParts(loss, reconstruction, kl) in nats per example, kl the sum over
         levels; self.kl_per_level lists the levels' KLs, bottom first.
 
-            -ELBO = -log p(x|z_1) + beta ( KL_L + sum_{l<L} KL_l )
+            -ELBO = -log p(x|z) + beta ( KL_L + sum_{l<L} KL_l )
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
         eps = self._check_eps(eps)
         d = self._bottom_up(x)
         levels = self._top_down(d, rng=rng, eps=eps)
-        out = self.decoder.forward(levels[0].z)                                  # (N, D)
-        reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z_1)
+        out = self.decode([lev.z for lev in levels])                             # (N, D)
+        reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z)
         top = levels[-1]
         kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
         self._dkl_top = (dmu, dlog_var)
@@ -239,12 +262,14 @@ class HierarchicalVAE:
             mu_q = mu_p + delta_mu   so   dLoss/d(delta_mu) = dLoss/dmu_q,
                                           dLoss/dmu_p  = dLoss/dmu_q + beta dKL_l/dmu_p
         (and the same for the log-variances), where dLoss/dmu_q = (through z_l) + beta dKL_l/dmu_q.
-        z_{l+1} reaches the loss through prior_l and posterior_l: dLoss/dz_{l+1} sums both.
+        z_{l+1} reaches the loss through prior_l and posterior_l (and the decoder, if it reads
+        every level): dLoss/dz_{l+1} sums them.
         Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
         """
         L, beta = self.n_levels, self._beta
         dd = [None] * L                                        # dLoss/dd_i via posterior_i
-        dz = self.decoder.backward(self._dout)                 # dLoss/dz_1  (N, L_1)
+        dz_decoder = self._split_levels(self.decoder.backward(self._dout))   # via the decoder
+        dz = dz_decoder[0]                                     # dLoss/dz_1  (N, L_1)
         for i in range(L - 1):                                 # levels 1 .. L-1, upwards
             dmu_q, dlog_var_q = self.samplers[i].backward(dz)  # through z_l = mu_q + sigma eps
             kl_mu_q, kl_lv_q, kl_mu_p, kl_lv_p = self._dkl[i]
@@ -254,7 +279,8 @@ class HierarchicalVAE:
             dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
             h = self._d_widths[i + 1]
             dd[i + 1] = dr[:, :h]                               # (N, h_l)  to the bottom-up d_l
-            dz = dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
+            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
+                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1}
         dmu, dlog_var = self.samplers[L - 1].backward(dz)      # the top level, prior N(0, I)
         dh = np.concatenate([dmu + beta * self._dkl_top[0], dlog_var + beta * self._dkl_top[1]], axis=1)
         dd_below = self.top.backward(dh, need_dx=need_dx or L > 1)      # dLoss/dd_{L-1}
@@ -276,13 +302,24 @@ class HierarchicalVAE:
         return [(lev.mu_q, lev.log_var_q) for lev in levels]
 
     def decode(self, z):
-        """z_1 (N, L_1) -> decoder output (N, D) logits or means ((N, 2D) for gaussian-learned)."""
-        return self.decoder.forward(z)
+        """[z_1, ..., z_L] (each (N, L_l), bottom first) -> the decoder's output (N, D), logits
+        or means ((N, 2D) for gaussian-learned). It reads [z_1, ..., z_L] side by side, or z_1
+        alone if decoder_reads is "z1"."""
+        if self.decoder_reads == "z1":
+            return self.decoder.forward(z[0])
+        return self.decoder.forward(np.concatenate(z, axis=1))
+
+    def _split_levels(self, dz):
+        """The decoder's input gradient (N, decoder input) -> one (N, L_l) array per level,
+        bottom first (zeros for the levels the decoder does not read)."""
+        if self.decoder_reads == "z1":
+            return [dz] + [0.0] * (self.n_levels - 1)
+        return np.split(dz, np.cumsum(self.latent_dims)[:-1], axis=1)
 
     def reconstruct(self, x):
-        """x (N, D) -> E[x | z_1] (N, D) at the posterior means, level by level from the top."""
-        mu_1, _ = self.encode(x)[0]
-        return mean_image(self.decode(mu_1), self.likelihood, self.d_in)
+        """x (N, D) -> E[x | z] (N, D) at the posterior means, level by level from the top."""
+        mu = [mu_l for mu_l, _ in self.encode(x)]
+        return mean_image(self.decode(mu), self.likelihood, self.d_in)
 
     def prior_sample(self, n, rng=None, fixed=None, mean=False):
         r"""Draw n z's from the generative model, top down: [z_1, ..., z_L], each (n, L_l).
@@ -311,16 +348,16 @@ class HierarchicalVAE:
         return z
 
     def sample(self, n, rng, fixed=None):
-        """n samples from the model: z_L, ..., z_1 top down, then E[x|z_1]. Returns (n, D)."""
+        """n samples from the model: z_L, ..., z_1 top down, then E[x|z]. Returns (n, D)."""
         z = self.prior_sample(n, rng, fixed=fixed)
-        return mean_image(self.decode(z[0]), self.likelihood, self.d_in)
+        return mean_image(self.decode(z), self.likelihood, self.d_in)
 
     def generate(self, z):
-        """z_L (N, L_L), top-level codes -> E[x|z_1] (N, D), the lower levels at their prior
+        """z_L (N, L_L), top-level codes -> E[x|z] (N, D), the lower levels at their prior
         means. With one level this is VAE.generate."""
         z = np.asarray(z, dtype=self.dtype)
         zs = self.prior_sample(len(z), fixed=[None] * (self.n_levels - 1) + [z], mean=True)
-        return mean_image(self.decode(zs[0]), self.likelihood, self.d_in)
+        return mean_image(self.decode(zs), self.likelihood, self.d_in)
 
     def _zeros(self, n):
         return [np.zeros((n, k), self.dtype) for k in self.latent_dims]
@@ -330,7 +367,7 @@ class HierarchicalVAE:
         r"""Importance-weighted estimate of log p(x) per example, shape (N,), in nats.
 
         z ~ q(z|x) top down; log w sums the densities of every level:
-            log w = log p(x|z_1) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
+            log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
             log p(x) ~= logsumexp_s(log w_s) - log k
         At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood.
         """
@@ -349,8 +386,8 @@ class HierarchicalVAE:
                 s = min(samples, k - s0)
                 ds = [np.tile(di, (s, 1)) for di in d]                        # (s B, .) rows
                 levels = self._top_down(ds, rng=rng)
-                out = self.decoder.forward(levels[0].z)
-                lw = -nll_per_example(out, ds[0], self.likelihood, self.sigma)   # log p(x|z_1)
+                out = self.decode([lev.z for lev in levels])
+                lw = -nll_per_example(out, ds[0], self.likelihood, self.sigma)   # log p(x|z)
                 for lev in levels:
                     lw += log_normal(lev.z, lev.mu_p, lev.log_var_p) - log_normal(lev.z, lev.mu_q, lev.log_var_q)
                 log_w[s0:s0 + s] = lw.reshape(s, b)

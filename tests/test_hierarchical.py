@@ -30,13 +30,15 @@ def _kink_margin(model):
 @given(seed=seeds, n=st.integers(1, 3), beta=st.floats(0.1, 2.0),
        latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
        hidden=st.integers(2, 4), activation=st.sampled_from(["tanh", "sigmoid", "relu", "leaky_relu"]),
-       likelihood=st.sampled_from(["bernoulli", "gaussian", "gaussian-learned"]))
+       likelihood=st.sampled_from(["bernoulli", "gaussian", "gaussian-learned"]),
+       decoder_reads=st.sampled_from(["all", "z1"]), decoder_hidden=st.integers(2, 4))
 def test_whole_hierarchical_vae_backward_matches_finite_differences(
-        seed, n, beta, latent_dims, hidden, activation, likelihood):
+        seed, n, beta, latent_dims, hidden, activation, likelihood, decoder_reads, decoder_hidden):
     rng = np.random.default_rng(seed)
     d = 4
     model = HierarchicalVAE(d, latent_dims, [hidden] * len(latent_dims), likelihood=likelihood,
-                            sigma=0.7, activation=activation, rng=rng, dtype=np.float64)
+                            sigma=0.7, activation=activation, rng=rng, dtype=np.float64,
+                            decoder_reads=decoder_reads, decoder_hidden=decoder_hidden)
     for p in model.params.values():              # nonzero biases: every term is exercised
         p += 0.1 * rng.standard_normal(p.shape)
     x = _data(likelihood, rng, n, d)
@@ -125,15 +127,31 @@ def test_sample_holds_fixed_levels_and_redraws_the_ones_below():
     assert images.shape == (4, 8) and np.all((images > 0) & (images < 1))
 
 
-def test_encode_and_reconstruct_follow_the_posterior_means_top_down():
+@pytest.mark.parametrize("decoder_reads", ["all", "z1"])
+def test_encode_and_reconstruct_follow_the_posterior_means_top_down(decoder_reads):
     rng = np.random.default_rng(0)
-    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng, dtype=np.float64)
+    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng, dtype=np.float64,
+                            decoder_reads=decoder_reads)
     x = rng.random((5, 8))
     (mu_1, lv_1), (mu_2, lv_2) = model.encode(x)
     model.loss(x, eps=[np.zeros((5, 3)), np.zeros((5, 2))])             # z_l = mu_l at every level
     assert_allclose(model.samplers[1]._sigma ** 2, np.exp(lv_2), rtol=1e-12)
-    assert_allclose(model.decoder.layers[0]._x, mu_1, rtol=1e-12)
-    assert model.reconstruct(x).shape == (5, 8)
+    decoder_input = np.hstack([mu_1, mu_2]) if decoder_reads == "all" else mu_1
+    assert_allclose(model.decoder.layers[0]._x, decoder_input, rtol=1e-12)
+    assert model.decoder.params["0.W"].shape == (decoder_input.shape[1], 6)
+    mean = 1 / (1 + np.exp(-model.decoder.forward(decoder_input)))
+    assert_allclose(model.reconstruct(x), mean, rtol=1e-12)
+
+
+def test_the_decoder_reads_the_upper_level_only_when_told_to():
+    # decoder_reads="all": changing z_2 alone changes p(x|z) directly; "z1": it cannot.
+    rng = np.random.default_rng(0)
+    z_1, z_2, z_2b = rng.standard_normal((4, 3)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    for reads, differs in (("all", True), ("z1", False)):
+        model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng, dtype=np.float64,
+                                decoder_reads=reads, decoder_hidden=5)
+        assert model.decoder.params["0.W"].shape[1] == 5
+        assert (np.abs(model.decode([z_1, z_2]) - model.decode([z_1, z_2b])).max() > 1e-6) == differs
 
 
 # -- the linear-Gaussian special case: exact answers -----------------------------------------------
@@ -144,7 +162,7 @@ def _linear_hvae(seed, d=3, latent_dims=(2, 1), sigma=0.6):
     constant. Returns (model, TwoLevelModel)."""
     rng = np.random.default_rng(seed)
     model = HierarchicalVAE(d, latent_dims, hidden=[3, 2], likelihood="gaussian", sigma=sigma,
-                            activation="leaky_relu", rng=rng, dtype=np.float64)
+                            activation="leaky_relu", rng=rng, dtype=np.float64, decoder_reads="z1")
     for net in _networks(model):
         for layer in net.layers:
             if isinstance(layer, LeakyReLU):
@@ -197,11 +215,44 @@ def test_importance_weighted_log_p_x_converges_to_the_exact_value_on_the_linear_
     assert elbo < exact[0]                                             # the bound, by a margin
 
 
+def test_importance_weighted_log_p_x_is_exact_in_the_limit_when_the_decoder_reads_both_levels():
+    # Linear networks again, the decoder now reading [z_1, z_2]: x = W_1 z_1 + W_2 z_2 + b + noise.
+    # With z = [z_1; z_2] ~ N(m, S), m = [a; 0], S = [[A A^T + D_1, A], [A^T, I]], x is Gaussian
+    # with mean W m + b and covariance W S W^T + sigma^2 I, W = [W_1, W_2]: log p(x) exactly.
+    from scipy.stats import multivariate_normal
+    rng = np.random.default_rng(7)
+    d, (l1, l2), sigma = 3, (2, 1), 0.6
+    model = HierarchicalVAE(d, [l1, l2], hidden=[3, 2], likelihood="gaussian", sigma=sigma,
+                            activation="leaky_relu", rng=rng, dtype=np.float64)
+    for net in _networks(model):
+        for layer in net.layers:
+            if isinstance(layer, LeakyReLU):
+                layer.alpha = 1.0
+    for p in model.params.values():
+        p += 0.3 * rng.standard_normal(p.shape)
+    model.params["prior1.2.W"][:, l1:] = 0                            # log_var_p a constant
+    W0, b0, W2, b2 = (model.prior[0].params[k] for k in ("0.W", "0.b", "2.W", "2.b"))
+    A, a, log_var_1 = (W0 @ W2)[:, :l1].T, (b0 @ W2 + b2)[:l1], (b0 @ W2 + b2)[l1:]
+    W0, b0, W2, b2 = (model.decoder.params[k] for k in ("0.W", "0.b", "2.W", "2.b"))
+    W, b = (W0 @ W2).T, b0 @ W2 + b2                                    # (D, L1 + L2), (D,)
+    S = np.block([[A @ A.T + np.diag(np.exp(log_var_1)), A], [A.T, np.eye(l2)]])
+    m = np.concatenate([a, np.zeros(l2)])
+    x = rng.standard_normal((2, d))
+    exact = multivariate_normal(W @ m + b, W @ S @ W.T + sigma ** 2 * np.eye(d)).logpdf(x)
+    errors = [np.abs(model.log_likelihood(x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
+    assert errors[2] < 0.02
+    assert errors[2] < errors[1] < errors[0]
+
+
 def test_bad_settings_and_noise_are_clear_errors():
     with pytest.raises(InputError, match="one positive size per level"):
         HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6])
     with pytest.raises(InputError, match="activation"):
         HierarchicalVAE(8, latent_dims=[3], hidden=[6], activation="swish")
+    with pytest.raises(InputError, match="decoder_reads must be 'all'"):
+        HierarchicalVAE(8, latent_dims=[3], hidden=[6], decoder_reads="z2")
+    with pytest.raises(InputError, match="decoder_hidden"):
+        HierarchicalVAE(8, latent_dims=[3], hidden=[6], decoder_hidden=0)
     model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4])
     with pytest.raises(InputError, match="list of 2 arrays"):
         model.loss(np.zeros((4, 8)), eps=np.zeros((4, 3)))
