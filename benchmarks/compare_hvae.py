@@ -35,7 +35,8 @@ from minivae.train import train
 def build(kind, d, rng, a):
     if kind == "vae":
         return VAE(d, hidden=[a.vae_hidden], latent_dim=a.vae_latent, rng=rng)
-    return HierarchicalVAE(d, latent_dims=a.latent_dims, hidden=a.hidden, rng=rng)
+    return HierarchicalVAE(d, latent_dims=a.latent_dims, hidden=a.hidden, rng=rng,
+                           decoder_reads=a.decoder_reads, decoder_hidden=a.decoder_hidden)
 
 
 def run(kind, seed, data, x_test, a):
@@ -91,6 +92,8 @@ def main(argv=None):
     p.add_argument("--vae-latent", type=int, default=32)
     p.add_argument("--latent-dims", type=int, nargs="+", default=[32, 16])
     p.add_argument("--hidden", type=int, nargs="+", default=[400, 100])
+    p.add_argument("--decoder-reads", default="all", choices=["all", "z1"])
+    p.add_argument("--decoder-hidden", type=int, default=None)
     p.add_argument("--iw-k", type=int, default=100)
     p.add_argument("--iw-examples", type=int, default=500)
     p.add_argument("--json", default=None)
