@@ -1,0 +1,66 @@
+#!/usr/bin/env python
+r"""The README's table of VAE against HierarchicalVAE runs, from their run folders.
+
+    python benchmarks/hvae_table.py --data-dir ../shared/data/mnist runs/h11/vae-s0 runs/h11/hvae-s0 ...
+
+Each RUN is a folder written by ``python -m minivae train`` and evaluated with
+``python -m minivae evaluate RUN --iw-samples 1000 --json > RUN.eval.json``. Prints one
+markdown row per run (parameters, median seconds per epoch, the evaluation's test -ELBO,
+reconstruction, KL per level, active units per level and IW log p(x)), then each model's
+mean and range (max - min) over its runs.
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from minivae import checkpoint
+from minivae.cli import _test_split
+from minivae.datasets import load_dataset
+from minivae.evaluate import latent_diagnostics
+
+
+def row(run, x_test):
+    run = Path(run)
+    model, history = checkpoint.load(run / "checkpoint.npz")
+    result = json.loads(run.with_name(run.name + ".eval.json").read_text())
+    if model.kind == "hvae":
+        kls, active = result["kl_per_level"], result["active_units_per_level"]
+    else:
+        kls, active = [result["kl"]], [latent_diagnostics(model, x_test)["active_units"]]
+    return {"model": "HierarchicalVAE" if model.kind == "hvae" else "VAE",
+            "seed": history["run"]["seed"], "epochs": len(history["train_loss"]),
+            "params": int(sum(p.size for p in model.params.values())),
+            "seconds_per_epoch": float(np.median(history["seconds"])),
+            "negative_elbo": result["negative_elbo"], "reconstruction": result["reconstruction"],
+            "kls": kls, "active": active, "iw": result["log_likelihood"], "k": result["iw_samples"],
+            "n": result["n_examples"]}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("runs", nargs="+")
+    p.add_argument("--data-dir", default=None)
+    a = p.parse_args(argv)
+    x_test = _test_split(load_dataset("mnist", a.data_dir), True)
+    rows = [row(run, x_test) for run in a.runs]
+    print("| model | seed | epochs | parameters | s/epoch | test −ELBO | reconstruction | KL per level "
+          "(bottom first) | active units | IW log p(x) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['model']} | {r['seed']} | {r['epochs']} | {r['params']:,} | {r['seconds_per_epoch']:.1f} | "
+              f"{r['negative_elbo']:.2f} | {r['reconstruction']:.2f} | "
+              f"{' + '.join(f'{v:.2f}' for v in r['kls'])} | {', '.join(map(str, r['active']))} | {r['iw']:.2f} |")
+    print(f"\n(IW log p(x) with k = {rows[0]['k']} on {rows[0]['n']:,} test images)")
+    for model in dict.fromkeys(r["model"] for r in rows):
+        runs = [r for r in rows if r["model"] == model]
+        for key, name in (("negative_elbo", "test -ELBO"), ("iw", "IW log p(x)"),
+                          ("seconds_per_epoch", "s/epoch")):
+            v = np.array([r[key] for r in runs])
+            print(f"{model:16s} {name:12s} mean {v.mean():8.2f}  range {v.max() - v.min():5.2f}  "
+                  f"over seeds {[r['seed'] for r in runs]}")
+
+
+if __name__ == "__main__":
+    main()
