@@ -129,7 +129,11 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
         notes=[f"log p(x) = {lp:.2f} nats, {_n_params(m):,} parameters" for lp, m in zip(log_px, (vae_kw, hvae))],
         title=f"after {epochs} epochs each on {dataset}; log p(x) importance sampled, k = {iw_k}, "
               f"mean over the first {len(x_iw)} test images"))
-    put("hvae_levels.png", plots.hierarchy_levels(hvae, rng, shape))
+    # The levels' KLs say how much each level carries, so the viewer can read the rows.
+    kls = hvae.elbo_parts(x_iw, seed=seed)["kl_per_level"]                 # bottom first
+    note = ", ".join(f"$z_{l}$ {kl:.2f}" for l, kl in enumerate(kls, start=1))
+    put("hvae_levels.png", plots.hierarchy_levels(
+        hvae, rng, shape, note=f"KL per level on those {len(x_iw)} test images: {note} nats"))
     return written
 
 

@@ -433,7 +433,7 @@ def hierarchy_codes(model, rng, rows=8, cols=8, fixed_levels=1):
     return model.prior_sample(rows * cols, rng, fixed=fixed)
 
 
-def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1):
+def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1, note=None):
     r"""What each level of a HierarchicalVAE encodes: the top fixed, the levels below redrawn.
 
     Each row holds one draw of the top level z_L ~ N(0, I) (with fixed_levels = 2, also one
@@ -445,6 +445,7 @@ def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1):
     (stroke thickness, small shifts, broken or closed loops), and the rows differ from each
     other. If a row changes digit from column to column, the levels below carry the content
     and the top fixes little (compare the levels' KLs: model.elbo_parts(x)["kl_per_level"]).
+    note : None or a string, a second line under the title (e.g. those KLs).
     """
     z = hierarchy_codes(model, rng, rows, cols, fixed_levels)
     images = model.sample(rows * cols, rng, fixed=z)                    # every level fixed: decode only
@@ -455,5 +456,5 @@ def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1):
     free = ", ".join(f"$z_{{{l}}}$" for l in range(1, L - fixed_levels + 1))
     ax.set_ylabel(f"one {kept} per row")
     ax.set_xlabel(f"{free} redrawn from the prior in each column")
-    ax.set_title(f"{_model_name(model)} ({L} levels): {kept} fixed along each row")
+    ax.set_title(f"{_model_name(model)} ({L} levels): {kept} fixed along each row" + (f"\n{note}" if note else ""))
     return fig

@@ -50,4 +50,6 @@ def test_make_all_figures_writes_every_figure_and_titles_the_hvae_pair_with_log_
     assert all(values)
     assert [v.group(2) for v in values] == ["883,828", "885,544"]          # compare_hvae's sizes
     assert all(-784 * np.log(2) - 1000 < float(v.group(1)) < 0 for v in values)
-    assert "$z_{2}$ fixed along each row" in drawn["hvae_levels.png"].axes[0].get_title()
+    levels = drawn["hvae_levels.png"].axes[0].get_title()
+    assert "$z_{2}$ fixed along each row" in levels
+    assert re.search(r"KL per level on those 20 test images: \$z_1\$ \d+\.\d\d, \$z_2\$ \d+\.\d\d nats", levels)

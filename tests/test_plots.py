@@ -269,11 +269,11 @@ def test_hierarchy_codes_can_fix_the_top_two_of_three_levels():
 
 
 def test_hierarchy_levels_shows_the_codes_decoded_row_by_row(hvae):
-    fig = plots.hierarchy_levels(hvae, np.random.default_rng(7), SHAPE, rows=2, cols=3)
+    fig = plots.hierarchy_levels(hvae, np.random.default_rng(7), SHAPE, rows=2, cols=3, note="KL")
     z = plots.hierarchy_codes(hvae, np.random.default_rng(7), 2, 3)
     expected = plots.tile(hvae.sample(6, None, fixed=z), SHAPE, n_cols=3)
     assert_array_equal(shown_picture(fig), np.clip(expected, 0, 1))
-    assert "$z_{2}$ fixed along each row" in fig.axes[0].get_title()
+    assert fig.axes[0].get_title().endswith("$z_{2}$ fixed along each row\nKL")
 
 
 @pytest.mark.parametrize("fixed_levels", [0, 2, 1.0])
