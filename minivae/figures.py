@@ -14,11 +14,14 @@ from .autoencoder import Autoencoder
 from .checkpoint import writing
 from .datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .errors import InputError, TrainingDiverged
+from .evaluate import log_likelihood
+from .hierarchical import HierarchicalVAE
 from .train import train
 from .vae import VAE
 
 # The figures run_figures may write into a run folder (an overwritten run's are removed).
-RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png")
+RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png",
+               "levels.png")
 MAX_FIGURE_EPOCHS = 1000
 
 
@@ -35,8 +38,10 @@ def run_figures(model, history, data, x_test, out, rng):
         raise TrainingDiverged("the model's parameters hold NaN or Inf; no figures were drawn from it")
     figs = {"loss_curves.png": plots.loss_curves(history),
             "reconstructions.png": plots.reconstructions(model, x_test, shape)}
-    if model.kind == "vae":
+    if model.kind in ("vae", "hvae"):
         figs["samples.png"] = plots.prior_samples(model, rng, shape)
+    if model.kind == "hvae" and model.n_levels > 1:
+        figs["levels.png"] = plots.hierarchy_levels(model, rng, shape)
     if model.kind == "vae" and model.latent_dim == 2:
         figs["manifold.png"] = plots.manifold(model, shape)
         if data.y_test is not None:
@@ -107,4 +112,30 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     fit(vae_frey, frey.x_train, frey.x_test, False, n_epochs=10 * epochs if epochs_given else 300,
         batch_size=100)
     put("manifold_frey.png", plots.manifold(vae_frey, frey.image_shape, n=12))
+
+    # The two-level HierarchicalVAE beside a single-level VAE of about the same size (the
+    # defaults of benchmarks/compare_hvae.py: 883,828 and 885,544 parameters), the same epochs,
+    # compared by log p(x), importance sampled with k = iw_k on the first iw_n test images.
+    iw_k, iw_n = 200, 300
+    vae_kw = VAE(d, [530], 32, rng=rng)
+    hvae = HierarchicalVAE(d, latent_dims=(32, 16), hidden=(400, 100), rng=rng)
+    fit(vae_kw, data.x_train, None, True)
+    fit(hvae, data.x_train, None, True)
+    x_iw = x_test[:iw_n]
+    log_px = [log_likelihood(vae_kw, x_iw, k=iw_k, seed=seed).mean(),
+              hvae.log_likelihood(x_iw, k=iw_k, seed=seed).mean()]
+    put("vae_vs_hvae_samples.png", plots.samples_side_by_side(
+        [vae_kw, hvae], ["VAE, latent 32", "hierarchical VAE, latents (32, 16)"], rng, shape,
+        notes=[f"log p(x) = {lp:.2f} nats, {_n_params(m):,} parameters" for lp, m in zip(log_px, (vae_kw, hvae))],
+        title=f"after {epochs} epochs each on {dataset}; log p(x) importance sampled, k = {iw_k}, "
+              f"mean over the first {len(x_iw)} test images"))
+    # The levels' KLs say how much each level carries, so the viewer can read the rows.
+    kls = hvae.elbo_parts(x_iw, seed=seed)["kl_per_level"]                 # bottom first
+    note = ", ".join(f"$z_{l}$ {kl:.2f}" for l, kl in enumerate(kls, start=1))
+    put("hvae_levels.png", plots.hierarchy_levels(
+        hvae, rng, shape, note=f"KL per level on those {len(x_iw)} test images: {note} nats"))
     return written
+
+
+def _n_params(model):
+    return int(sum(p.size for p in model.params.values()))

@@ -14,6 +14,7 @@ Gaussian means outside [0, 1] are clipped for display only.
                                           (row k // n_cols, column k % n_cols)
     manifold_grid(n)                      the (n * n, 2) codes z decoded by manifold()
     traversal_codes(mu, dims, values)     the codes z decoded by latent_traversals()
+    hierarchy_codes(model, rng, rows, cols)   the z of every level drawn by hierarchy_levels()
 """
 from pathlib import Path
 
@@ -233,18 +234,33 @@ def _label_rows(ax, labels, image_shape, pad=1):
 
 
 def _model_name(model):
-    return {"vae": "VAE", "ae": "autoencoder"}.get(getattr(model, "kind", None), type(model).__name__)
+    return {"vae": "VAE", "ae": "autoencoder", "hvae": "hierarchical VAE"}.get(getattr(model, "kind", None),
+                                                                                type(model).__name__)
+
+
+def _prior_text(model):
+    r"""How a sample is drawn, for titles: z ~ N(0, I) for a VAE; top down for a HierarchicalVAE,
+    e.g. z_2 ~ N(0, I), z_1 ~ p(z_1 | z_2) with two levels."""
+    L = getattr(model, "n_levels", 1)
+    if getattr(model, "kind", None) != "hvae" or L == 1:
+        return Z_PRIOR
+    if L == 2:
+        return r"$z_2 \sim \mathcal{N}(0, I)$, $z_1 \sim p(z_1 \mid z_2)$"
+    return rf"$z_{{{L}}} \sim \mathcal{{N}}(0, I)$, $z_l \sim p(z_l \mid z_{{l+1}})$"
 
 
 def prior_samples(model, rng, image_shape, n=100, n_cols=10):
-    r"""n samples of a VAE (z ~ N(0, I), then E[x|z]) in a grid of n_cols columns."""
+    r"""n samples of a VAE (z ~ N(0, I), then E[x|z]) in a grid of n_cols columns.
+
+    A HierarchicalVAE samples top down: z_L ~ N(0, I), then z_l ~ p(z_l | z_{l+1}), then E[x|z_1].
+    """
     if not hasattr(model, "sample"):
         raise InputError(f"prior_samples needs a model with a prior to sample from (a VAE); got "
                         f"{type(model).__name__}. To decode random codes with an autoencoder, "
                         "use ae_vs_vae_samples.")
     samples = model.sample(n, rng)                                      # (n, D)
     return image_grid(samples, image_shape, n_cols,
-                      title=f"{_model_name(model)} samples: decode {Z_PRIOR}")
+                      title=f"{_model_name(model)} samples: decode {_prior_text(model)}")
 
 
 def latent_scatter(model, x, labels=None, max_points=5000):
@@ -362,22 +378,83 @@ def ae_vs_vae_samples(autoencoder, vae, rng, image_shape, n=50, n_cols=10):
                else "random codes: only the VAE was trained so that they decode to data"))
 
 
-def samples_side_by_side(models, names, rng, image_shape, n=50, n_cols=10, title=None):
+def samples_side_by_side(models, names, rng, image_shape, n=50, n_cols=10, title=None, notes=None):
     r"""Decode random codes z ~ N(0, I) with each model, one panel per model.
 
     Models with the same latent size decode the same z, so the panels differ only by decoder.
+    A HierarchicalVAE (kind "hvae") draws its own n samples top down, model.sample(n, rng):
+    z_L ~ N(0, I), then each level below from p(z_l | z_{l+1}).
+    notes : None or one string per model, a second line under its panel's title.
     """
     codes = {}
     pictures = []
     for model in models:
+        if getattr(model, "kind", None) == "hvae":
+            pictures.append(tile(model.sample(n, rng), image_shape, n_cols))            # (n, D)
+            continue
         z = codes.setdefault(model.latent_dim, rng.standard_normal((n, model.latent_dim)))   # (n, L)
         pictures.append(tile(model.generate(z), image_shape, n_cols))
     width, height = _picture_size(pictures[0])
     fig = Figure(figsize=(len(models) * width + 0.5, height + 0.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(models)))
-    for ax, picture, name in zip(axes, pictures, names):
+    notes = [None] * len(models) if notes is None else notes
+    for ax, picture, name, model, note in zip(axes, pictures, names, models, notes):
         _show(ax, picture)
-        ax.set_title(f"{name}: decode {Z_PRIOR}")
+        ax.set_title(f"{name}: decode {_prior_text(model)}" + (f"\n{note}" if note else ""))
     if title:
         fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------------------- hierarchical VAE
+
+def _require_levels(model, fixed_levels):
+    """A HierarchicalVAE with a level left free below the fixed_levels fixed ones."""
+    if getattr(model, "kind", None) != "hvae":
+        raise InputError(f"hierarchy_levels shows the levels of a HierarchicalVAE; got a "
+                         f"{type(model).__name__} (one stochastic level: use latent_traversals)")
+    if not (isinstance(fixed_levels, int) and 1 <= fixed_levels < model.n_levels):
+        raise InputError(f"fixed_levels must be an integer in [1, {model.n_levels - 1}] (the model has "
+                         f"{model.n_levels} levels and at least one must be redrawn); got {fixed_levels!r}")
+
+
+def hierarchy_codes(model, rng, rows=8, cols=8, fixed_levels=1):
+    r"""The z of every level drawn by :func:`hierarchy_levels`: [z_1, ..., z_L], bottom first,
+    each of shape (rows * cols, L_l); row r * cols + c is grid cell (r, c).
+
+    Per grid row r, the top fixed_levels levels are drawn once from the prior, top down
+    (z_L ~ N(0, I), then z_{L-1} ~ p(z_{L-1} | z_L), ...), and shared by the row's cols cells;
+    every cell then draws the levels below afresh from p(z_l | z_{l+1}), given its row's.
+    """
+    _require_levels(model, fixed_levels)
+    L = model.n_levels
+    top = model.prior_sample(rows, rng)[L - fixed_levels:]              # fixed_levels arrays (rows, L_l)
+    fixed = [None] * (L - fixed_levels) + [np.repeat(z, cols, axis=0) for z in top]   # (rows * cols, L_l)
+    return model.prior_sample(rows * cols, rng, fixed=fixed)
+
+
+def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1, note=None):
+    r"""What each level of a HierarchicalVAE encodes: the top fixed, the levels below redrawn.
+
+    Each row holds one draw of the top level z_L ~ N(0, I) (with fixed_levels = 2, also one
+    z_{L-1} ~ p(z_{L-1} | z_L)); each column redraws the levels below it from the prior,
+    z_l ~ p(z_l | z_{l+1}), and shows E[x | z_1] (codes: :func:`hierarchy_codes`).
+
+    What to look for: if the top level carries the global content (which digit, its slant,
+    its width), each row shows one digit in several versions that differ in local detail
+    (stroke thickness, small shifts, broken or closed loops), and the rows differ from each
+    other. If a row changes digit from column to column, the levels below carry the content
+    and the top fixes little (compare the levels' KLs: model.elbo_parts(x)["kl_per_level"]).
+    note : None or a string, a second line under the title (e.g. those KLs).
+    """
+    z = hierarchy_codes(model, rng, rows, cols, fixed_levels)
+    images = model.sample(rows * cols, rng, fixed=z)                    # every level fixed: decode only
+    picture = tile(images, image_shape, n_cols=cols)
+    fig, ax = _image_figure(picture, scale=1.2)
+    L = model.n_levels
+    kept = ", ".join(f"$z_{{{l}}}$" for l in range(L, L - fixed_levels, -1))          # z_L first
+    free = ", ".join(f"$z_{{{l}}}$" for l in range(1, L - fixed_levels + 1))
+    ax.set_ylabel(f"one {kept} per row")
+    ax.set_xlabel(f"{free} redrawn from the prior in each column")
+    ax.set_title(f"{_model_name(model)} ({L} levels): {kept} fixed along each row" + (f"\n{note}" if note else ""))
     return fig

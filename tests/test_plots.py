@@ -27,6 +27,11 @@ def autoencoder():
 
 
 @pytest.fixture(scope="module")
+def hvae():
+    return minivae.HierarchicalVAE(d_in=D, latent_dims=(3, 2), hidden=(8, 6), rng=np.random.default_rng(3))
+
+
+@pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(2)
     return rng.random((40, D)).astype(np.float32), rng.integers(0, 10, size=40)
@@ -69,15 +74,19 @@ FIGURES = {
     "latent_traversals": lambda m, x, y, rng: plots.latent_traversals(m["vae"], x[0], SHAPE),
     "ae_vs_vae_samples": lambda m, x, y, rng: plots.ae_vs_vae_samples(m["ae"], m["vae"], rng,
                                                                        SHAPE, n=8),
+    "hvae_prior_samples": lambda m, x, y, rng: plots.prior_samples(m["hvae"], rng, SHAPE, n=12),
+    "vae_vs_hvae_samples": lambda m, x, y, rng: plots.samples_side_by_side(
+        [m["vae"], m["hvae"]], ["VAE", "HVAE"], rng, SHAPE, n=8, notes=["a", "b"], title="t"),
+    "hierarchy_levels": lambda m, x, y, rng: plots.hierarchy_levels(m["hvae"], rng, SHAPE, rows=3, cols=4),
     "beta_curve": lambda m, x, y, rng: plots.beta_curve([4.0, 0.5, 1.0], [120.0, 90.0, 100.0],
                                                         [8.0, 30.0, 20.0]),
 }
 
 
 @pytest.mark.parametrize("name", sorted(FIGURES))
-def test_every_figure_saves_as_a_valid_png(name, vae, autoencoder, data, tmp_path):
+def test_every_figure_saves_as_a_valid_png(name, vae, autoencoder, hvae, data, tmp_path):
     x, y = data
-    fig = FIGURES[name]({"vae": vae, "ae": autoencoder}, x, y, np.random.default_rng(0))
+    fig = FIGURES[name]({"vae": vae, "ae": autoencoder, "hvae": hvae}, x, y, np.random.default_rng(0))
     assert isinstance(fig, Figure)
     path = plots.save(fig, tmp_path / f"{name}.png")
     assert path == tmp_path / f"{name}.png"
@@ -208,6 +217,74 @@ def test_ae_vs_vae_decodes_the_same_codes_with_both_decoders(autoencoder, vae):
     assert_array_equal(shown_picture(fig, 1), np.clip(plots.tile(vae.generate(z), SHAPE), 0, 1))
     assert [ax.get_title() for ax in fig.axes] == [r"autoencoder: decode $z \sim \mathcal{N}(0, I)$",
                                                    r"VAE: decode $z \sim \mathcal{N}(0, I)$"]
+
+
+def test_side_by_side_samples_a_hierarchical_vae_top_down_and_notes_each_panel(vae, hvae):
+    fig = plots.samples_side_by_side([vae, hvae], ["VAE", "HVAE"], np.random.default_rng(5), SHAPE, n=4,
+                                     notes=["log p(x) = -1.00", "log p(x) = -2.00"])
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((4, 2))                       # the VAE's codes, then the HVAE's draws
+    assert_array_equal(shown_picture(fig, 0), np.clip(plots.tile(vae.generate(z), SHAPE), 0, 1))
+    assert_array_equal(shown_picture(fig, 1), np.clip(plots.tile(hvae.sample(4, rng), SHAPE), 0, 1))
+    assert [ax.get_title() for ax in fig.axes] == [
+        r"VAE: decode $z \sim \mathcal{N}(0, I)$" + "\nlog p(x) = -1.00",
+        r"HVAE: decode $z_2 \sim \mathcal{N}(0, I)$, $z_1 \sim p(z_1 \mid z_2)$" + "\nlog p(x) = -2.00"]
+
+
+# ---------------------------------------------------------------------------- hierarchical VAE
+
+def test_hierarchy_codes_share_the_top_level_along_each_row_and_redraw_the_level_below(hvae):
+    rows, cols = 3, 5
+    z1, z2 = plots.hierarchy_codes(hvae, np.random.default_rng(0), rows, cols)
+    assert z1.shape == (rows * cols, 3) and z2.shape == (rows * cols, 2)
+    z1, z2 = z1.reshape(rows, cols, 3), z2.reshape(rows, cols, 2)
+    for r in range(rows):
+        assert_array_equal(z2[r], np.tile(z2[r, 0], (cols, 1)))          # one z_2 per row
+        assert len({tuple(v) for v in z1[r]}) == cols                      # a new z_1 per cell
+    assert len({tuple(z2[r, 0]) for r in range(rows)}) == rows             # a new z_2 per row
+
+
+def test_hierarchy_codes_draw_the_lower_level_from_the_rows_conditional_prior():
+    model = minivae.HierarchicalVAE(d_in=4, latent_dims=(3, 2), hidden=(8, 6), rng=np.random.default_rng(4),
+                                    dtype=np.float64)
+    rows, cols = 2, 4000
+    z1, z2 = plots.hierarchy_codes(model, np.random.default_rng(1), rows, cols)
+    z1, z2 = z1.reshape(rows, cols, 3), z2[::cols]                         # z2: (rows, 2)
+    mu_p = model.prior_sample(rows, fixed=[None, z2], mean=True)[0]       # E[z_1 | z_2] per row
+    se = z1.std(axis=1) / np.sqrt(cols)                                    # (rows, 3)
+    assert np.all(np.abs(z1.mean(axis=1) - mu_p) < 5 * se)                # each row's own prior ...
+    assert np.max(np.abs(mu_p[0] - mu_p[1]) / se[0]) > 10                 # ... and not the other row's
+
+
+def test_hierarchy_codes_can_fix_the_top_two_of_three_levels():
+    model = minivae.HierarchicalVAE(d_in=D, latent_dims=(4, 3, 2), hidden=(8, 6, 5), rng=np.random.default_rng(0))
+    rows, cols = 2, 3
+    z1, z2, z3 = (z.reshape(rows, cols, -1) for z in plots.hierarchy_codes(model, np.random.default_rng(0),
+                                                                          rows, cols, fixed_levels=2))
+    for r in range(rows):
+        assert_array_equal(z3[r], np.tile(z3[r, 0], (cols, 1)))
+        assert_array_equal(z2[r], np.tile(z2[r, 0], (cols, 1)))
+        assert len({tuple(v) for v in z1[r]}) == cols
+    assert not np.array_equal(z2[0, 0], z2[1, 0])
+
+
+def test_hierarchy_levels_shows_the_codes_decoded_row_by_row(hvae):
+    fig = plots.hierarchy_levels(hvae, np.random.default_rng(7), SHAPE, rows=2, cols=3, note="KL")
+    z = plots.hierarchy_codes(hvae, np.random.default_rng(7), 2, 3)
+    expected = plots.tile(hvae.sample(6, None, fixed=z), SHAPE, n_cols=3)
+    assert_array_equal(shown_picture(fig), np.clip(expected, 0, 1))
+    assert fig.axes[0].get_title().endswith("$z_{2}$ fixed along each row\nKL")
+
+
+@pytest.mark.parametrize("fixed_levels", [0, 2, 1.0])
+def test_hierarchy_levels_needs_a_free_level_below_the_fixed_ones(hvae, fixed_levels):
+    with pytest.raises(InputError, match=r"fixed_levels must be an integer in \[1, 1\]"):
+        plots.hierarchy_levels(hvae, np.random.default_rng(0), SHAPE, fixed_levels=fixed_levels)
+
+
+def test_hierarchy_levels_refuses_a_single_level_vae_with_a_pointer_to_traversals(vae):
+    with pytest.raises(InputError, match="latent_traversals"):
+        plots.hierarchy_levels(vae, np.random.default_rng(0), SHAPE)
 
 
 # ---------------------------------------------------------------------------- curves
