@@ -7,7 +7,11 @@ Each RUN is a folder written by ``python -m minivae train`` and evaluated with
 ``python -m minivae evaluate RUN --iw-samples 1000 --json > RUN.eval.json``. Prints one
 markdown row per run (parameters, median seconds per epoch, the evaluation's test -ELBO,
 reconstruction, KL per level, active units per level and IW log p(x)), then each model's
-mean and range (max - min) over its runs.
+mean and range (max - min) over its runs. With --figures DIR it also draws, from the first
+VAE run and the first HierarchicalVAE run given, DIR/vae_vs_hvae_samples_mnist.png (50
+samples of each, titled with its IW log p(x) from RUN.eval.json) and
+DIR/hvae_levels_mnist.png (plots.hierarchy_levels: one top level per row, the level below
+redrawn), with one Generator seeded from --seed.
 """
 import argparse
 import json
@@ -19,17 +23,23 @@ from minivae import checkpoint
 from minivae.cli import _test_split
 from minivae.datasets import load_dataset
 from minivae.evaluate import latent_diagnostics
+from minivae.plots import hierarchy_levels, samples_side_by_side, save
 
 
-def row(run, x_test):
+def row(run, data_dir, test_sets):
     run = Path(run)
     model, history = checkpoint.load(run / "checkpoint.npz")
+    dataset = history["run"]["dataset"]
+    if dataset not in test_sets:                      # the fixed binarization evaluate uses
+        test_sets[dataset] = _test_split(load_dataset(dataset, data_dir), True)
+    x_test = test_sets[dataset]
     result = json.loads(run.with_name(run.name + ".eval.json").read_text())
     if model.kind == "hvae":
         kls, active = result["kl_per_level"], result["active_units_per_level"]
     else:
-        kls, active = [result["kl"]], [latent_diagnostics(model, x_test)["active_units"]]
-    return {"model": "HierarchicalVAE" if model.kind == "hvae" else "VAE",
+        kls = [result["kl"]]
+        active = [latent_diagnostics(model, x_test[:result["n_examples"]])["active_units"]]
+    return {"model": "HierarchicalVAE" if model.kind == "hvae" else "VAE", "checkpoint": model,
             "seed": history["run"]["seed"], "epochs": len(history["train_loss"]),
             "params": int(sum(p.size for p in model.params.values())),
             "seconds_per_epoch": float(np.median(history["seconds"])),
@@ -42,9 +52,11 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="+")
     p.add_argument("--data-dir", default=None)
+    p.add_argument("--figures", metavar="DIR", default=None)
+    p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    x_test = _test_split(load_dataset("mnist", a.data_dir), True)
-    rows = [row(run, x_test) for run in a.runs]
+    test_sets = {}
+    rows = [row(run, a.data_dir, test_sets) for run in a.runs]
     print("| model | seed | epochs | parameters | s/epoch | test −ELBO | reconstruction | KL per level "
           "(bottom first) | active units | IW log p(x) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -60,6 +72,25 @@ def main(argv=None):
             v = np.array([r[key] for r in runs])
             print(f"{model:16s} {name:12s} mean {v.mean():8.2f}  range {v.max() - v.min():5.2f}  "
                   f"over seeds {[r['seed'] for r in runs]}")
+    if a.figures:
+        draw(rows, Path(a.figures), np.random.default_rng(a.seed))
+
+
+def draw(rows, out, rng):
+    """The pair of sample panels and the levels figure, from the first run of each model."""
+    vae = next(r for r in rows if r["model"] == "VAE")
+    hvae = next(r for r in rows if r["model"] == "HierarchicalVAE")
+    shape = (1, 28, 28)
+    notes = [f"log p(x) = {r['iw']:.2f} nats (IW-{r['k']}), {r['params']:,} parameters" for r in (vae, hvae)]
+    fig = samples_side_by_side([vae["checkpoint"], hvae["checkpoint"]],
+                               [f"VAE, seed {vae['seed']}", f"hierarchical VAE, seed {hvae['seed']}"],
+                               rng, shape, notes=notes,
+                               title=f"{vae['epochs']} epochs each; log p(x) on {vae['n']:,} test images")
+    save(fig, out / "vae_vs_hvae_samples_mnist.png")
+    kls = ", ".join(f"$z_{l}$ {kl:.2f}" for l, kl in enumerate(hvae["kls"], start=1))
+    save(hierarchy_levels(hvae["checkpoint"], rng, shape, note=f"KL per level on the {hvae['n']:,} test "
+                          f"images: {kls} nats"), out / "hvae_levels_mnist.png")
+    print(f"wrote {out / 'vae_vs_hvae_samples_mnist.png'} and {out / 'hvae_levels_mnist.png'}")
 
 
 if __name__ == "__main__":
