@@ -93,6 +93,19 @@ def log_normal(z, mu, log_var):
     return -0.5 * np.sum(r * r * np.exp(-log_var) + log_var + LOG_2PI, axis=-1)
 
 
+def log_normal_gradients(z, mu, log_var):
+    r"""The partial derivatives of log_normal(z, mu, log_var), one per entry: (dmu, dlog_var),
+    each of the shape of z. The third, with respect to z, is -dmu.
+
+        d log N / dmu_j      =  (z_j - mu_j) exp(-lv_j)
+        d log N / dlv_j      =  ( (z_j - mu_j)^2 exp(-lv_j) - 1 ) / 2
+        d log N / dz_j       = -(z_j - mu_j) exp(-lv_j)  =  -d log N / dmu_j
+    """
+    r = z - mu
+    r_over_var = r * np.exp(-log_var)
+    return r_over_var, 0.5 * (r * r_over_var - 1)
+
+
 def _split(h):
     """(N, 2K) -> the first K columns and the last K: (mean, log-variance)."""
     k = h.shape[1] // 2
@@ -243,52 +256,92 @@ class HierarchicalVAE:
         reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z)
         top = levels[-1]
         kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
-        self._dkl_top = (dmu, dlog_var)
-        kls, self._dkl = [], []
+        kls, dlevels = [], []
         for lev in levels[:-1]:                      # KL_l at the sampled z_{l+1}, l < L
-            kl, *grads = kl_diag_gaussians(lev.mu_q, lev.log_var_q, lev.mu_p, lev.log_var_p)
+            kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p = kl_diag_gaussians(lev.mu_q, lev.log_var_q,
+                                                                          lev.mu_p, lev.log_var_p)
             kls.append(kl)
-            self._dkl.append(grads)                  # dmu_q, dlog_var_q, dmu_p, dlog_var_p
+            dlevels.append(Level(beta * dmu_q, beta * dlog_var_q, beta * dmu_p, beta * dlog_var_p, 0.0))
+        dlevels.append(Level(beta * dmu, beta * dlog_var, None, None, 0.0))  # p(z_L) has no parameters
         self.kl_per_level = kls + [kl_top]
-        self._x, self._out, self._beta, self._d_widths = x, out, beta, [a.shape[1] for a in d]
+        self._dlevels = dlevels                      # the KL terms' gradients, z_l held fixed
+        self._x, self._out, self._d_widths = x, out, [a.shape[1] for a in d]
         kl = float(sum(self.kl_per_level))
         return LossParts(reconstruction + beta * kl, reconstruction, kl)
 
     def backward(self, need_dx=False):
         r"""Fill self.grads with d(-ELBO)/d(params) for the last call to loss.
 
-        The chain rule runs the top-down pass backwards (level 1 up to level L), then the
-        bottom-up pass backwards (the top's input down to x). At level l < L:
-            mu_q = mu_p + delta_mu   so   dLoss/d(delta_mu) = dLoss/dmu_q,
-                                          dLoss/dmu_p  = dLoss/dmu_q + beta dKL_l/dmu_p
-        (and the same for the log-variances), where dLoss/dmu_q = (through z_l) + beta dKL_l/dmu_q.
-        z_{l+1} reaches the loss through prior_l and posterior_l (and the decoder, if it reads
-        every level): dLoss/dz_{l+1} sums them.
+        -ELBO's KL terms depend on each level's (mu_q, lv_q, mu_p, lv_p) directly, but not on
+        the sampled z_l itself (the KL is the expectation over z_l, in closed form):
+            direct dmu_q = beta dKL_l/dmu_q,  ...,  direct dz_l = 0
+        _backward_top_down and _backward_bottom_up carry these, and the decoder's gradient,
+        through the rest of the model.
         Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
         """
-        L, beta = self.n_levels, self._beta
-        dd = [None] * L                                        # dLoss/dd_i via posterior_i
-        dz_decoder = self._split_levels(self.decoder.backward(self._dout))   # via the decoder
-        dz = dz_decoder[0]                                     # dLoss/dz_1  (N, L_1)
-        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
-            dmu_q, dlog_var_q = self.samplers[i].backward(dz)  # through z_l = mu_q + sigma eps
-            kl_mu_q, kl_lv_q, kl_mu_p, kl_lv_p = self._dkl[i]
-            dmu_q = dmu_q + beta * kl_mu_q
-            dlog_var_q = dlog_var_q + beta * kl_lv_q
-            dmu_p, dlog_var_p = dmu_q + beta * kl_mu_p, dlog_var_q + beta * kl_lv_p
-            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
-            h = self._d_widths[i + 1]
-            dd[i + 1] = dr[:, :h]                               # (N, h_l)  to the bottom-up d_l
-            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
-                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1}
-        dmu, dlog_var = self.samplers[L - 1].backward(dz)      # the top level, prior N(0, I)
-        dh = np.concatenate([dmu + beta * self._dkl_top[0], dlog_var + beta * self._dkl_top[1]], axis=1)
-        dd_below = self.top.backward(dh, need_dx=need_dx or L > 1)      # dLoss/dd_{L-1}
-        for i in range(L - 2, -1, -1):                          # up_i: d_i -> d_{i+1}
-            dd_below = self.up[i].backward(dd_below + dd[i + 1], need_dx=need_dx or i > 0)
+        dd = self._backward_top_down(self._dout, self._dlevels, need_dx)
+        dx = self._backward_bottom_up(dd, need_dx)
         if not need_dx:
             return None
-        return dd_below + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+        return dx + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+
+    def _backward_top_down(self, dout, dlevels, need_dx):
+        r"""The chain rule through the decoder and the top-down pass; fills the grads of the
+        decoder, prior_l, posterior_l and top. Shared by the ELBO and the importance-weighted
+        bound (iwae.ImportanceWeighted), which differ only in what they feed it.
+
+        dout : dLoss/d(the decoder's output) (R, width), R rows of the last top-down pass
+        dlevels : a list, bottom first, of Level tuples holding the *direct* partial derivatives
+                  of the loss with respect to each level's (mu_q, log_var_q, mu_p, log_var_p, z),
+                  the other four held fixed, each (R, L_l) or 0.0 (the top's mu_p and log_var_p,
+                  constants of N(0, I), are not read)
+        Returns dd : a list of L entries, dd[i] = dLoss/dd_i (R, h_i) for the features d_i the
+                 top-down pass read (dd[0], for x, is None unless L = 1 and need_dx).
+
+        The levels' paths, run from level 1 up to level L:
+            z_l = mu_q + sigma_q eps             dmu_q  = dz_l,  dlv_q = dz_l eps sigma_q / 2
+                                                 (sampler), plus the direct terms
+            mu_q = mu_p + delta_mu               so  dLoss/d(delta_mu) = dLoss/dmu_q,
+                                                     dLoss/dmu_p = dLoss/dmu_q + direct dmu_p
+        (and the same for the log-variances). dLoss/dz_l, the sampler's input, sums the direct
+        term, the decoder's (if it reads z_l), and, for l > 1, prior_{l-1}'s and
+        posterior_{l-1}'s inputs at the level below.
+        """
+        L = self.n_levels
+        dd = [None] * L                                        # dLoss/dd_i via posterior_i and top
+        dz_decoder = self._split_levels(self.decoder.backward(dout))   # via the decoder
+        dz = dz_decoder[0]                                     # dLoss/dz_1 via the decoder  (R, L_1)
+        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
+            g = dlevels[i]
+            dmu_q, dlog_var_q = self.samplers[i].backward(dz + g.z)   # through z_l = mu_q + sigma eps
+            dmu_q = dmu_q + g.mu_q
+            dlog_var_q = dlog_var_q + g.log_var_q
+            dmu_p, dlog_var_p = dmu_q + g.mu_p, dlog_var_q + g.log_var_p
+            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
+            h = self._d_widths[i + 1]
+            dd[i + 1] = dr[:, :h]                               # (R, h_l)  to the bottom-up d_l
+            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
+                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1} but its direct term
+        g = dlevels[L - 1]                                      # the top level, prior N(0, I)
+        dmu, dlog_var = self.samplers[L - 1].backward(dz + g.z)
+        dh = np.concatenate([dmu + g.mu_q, dlog_var + g.log_var_q], axis=1)
+        dtop = self.top.backward(dh, need_dx=need_dx or L > 1)  # dLoss/dd_{L-1} via top
+        dd[L - 1] = dtop if dd[L - 1] is None else dtop + dd[L - 1]
+        return dd
+
+    def _backward_bottom_up(self, dd, need_dx):
+        r"""The chain rule through the bottom-up pass, d_L-1 down to x; fills the grads of up_l.
+
+        dd : from _backward_top_down, one row per example (N, h_i)
+        Returns dLoss/dx (N, D) through the bottom-up pass if need_dx (else None); the
+        decoder's target term is the caller's.
+        """
+        g = dd[self.n_levels - 1]                              # dLoss/dd_{L-1}
+        for i in range(self.n_levels - 2, -1, -1):              # up_i: d_i -> d_{i+1}
+            g = self.up[i].backward(g, need_dx=need_dx or i > 0)   # dLoss/dd_i via up_i
+            if i > 0:
+                g = g + dd[i]                                   # and via posterior_i
+        return g
 
     # -- using a trained model ----------------------------------------------------------------
     def encode(self, x):
