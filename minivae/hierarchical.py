@@ -343,6 +343,99 @@ class HierarchicalVAE:
                 g = g + dd[i]                                   # and via posterior_i
         return g
 
+    # -- the importance-weighted bound (iwae.ImportanceWeighted calls these) ------------------
+    def log_weights(self, x, k, rng=None, eps=None):
+        r"""The parts of log w for k samples per example, the rows of the bound L_k:
+
+            log w_sn = log p(x_n | z_sn) + beta sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x_n) ]
+
+        (the caller, iwae.ImportanceWeighted, adds them up with its beta). The bottom-up
+        features of x are computed once per example and tiled to k N rows, row (s, n) = s N + n,
+        as in log_likelihood; the top-down pass and the decoder then run once on all k N rows.
+
+        x : ndarray of shape (N, D), already checked (check_batch, check_targets)
+        eps : None (drawn from rng, top level first, as loss does) or a list, bottom first,
+              of (k, N, L_l) arrays
+        Returns (log_px_z, log_ratio), each of shape (k, N): log p(x|z) and
+        sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] (the top level's prior is N(0, I)).
+        Remembers what backward_log_weights needs.
+        """
+        n, rows = len(x), k * len(x)
+        widths = decoder_width(self.likelihood, self.d_in) + self.d_in + 3 * sum(self.hidden) + 6 * sum(self.latent_dims)
+        check_fits(rows * widths * self.dtype.itemsize,
+                   f"the importance-weighted bound at k = {k} samples for {n} examples")
+        if eps is not None:
+            if not isinstance(eps, (list, tuple)) or len(eps) != self.n_levels or any(
+                    np.shape(e) != (k, n, size) for e, size in zip(eps, self.latent_dims)):
+                raise InputError(f"eps must be a list of {self.n_levels} arrays, one (k, N, L_l) = "
+                                 f"{[(k, n, size) for size in self.latent_dims]} per level, bottom first")
+            eps = [check_batch(np.reshape(e, (rows, size)), size, name="eps", dtype=self.dtype)
+                   for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
+        d = self._bottom_up(x)                                                      # once per example
+        ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
+        levels = self._top_down(ds, rng=rng, eps=eps)
+        out = self.decode([lev.z for lev in levels])                                # (k N, width)
+        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (k N,)
+        log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
+                        - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
+                        for lev in levels)                                          # (k N,)
+        self._iw = {"k": k, "levels": levels, "out": out, "x_rows": ds[0],
+                    "d_widths": [a.shape[1] for a in d]}
+        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
+
+    def backward_log_weights(self, c, beta, need_dx=False):
+        r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for the
+        last call to log_weights. Returns its gradient with respect to x (N, D) if need_dx.
+
+        c : ndarray of shape (k, N), the normalized importance weights divided by N
+            (iwae.py derives why -L_k's gradient is this weighted sum, step 1 there).
+        beta : the weight of sum_l [ log p - log q ] inside log w, as in log_weights.
+
+        The gradient, by hand. For one row r = (s, n), with weight c = c_sn,
+            -log w = -log p(x|z) + beta sum_l [ log q(z_l | z_{l+1}, x) - log p(z_l | z_{l+1}) ]
+        1. -log p(x|z): the decoder's output gradient, the likelihood's own per row, times c.
+        2. Each level's log-density ratio depends on the level's q and p parameters and on the
+           sampled z_l itself (unlike the ELBO's closed-form KL, which has no z_l term). With
+           log_normal_gradients' partials of log N(z; mu, lv),
+               r_q = (z_l - mu_q) exp(-lv_q),      r_p = (z_l - mu_p) exp(-lv_p),
+           the direct terms of row r, all else held fixed, are
+               dmu_q =  c beta r_q                      d log q / dmu_q
+               dlv_q =  c beta ( (z_l - mu_q) r_q - 1 ) / 2
+               dmu_p = -c beta r_p                      -d log p / dmu_p
+               dlv_p = -c beta ( (z_l - mu_p) r_p - 1 ) / 2
+               dz_l  =  c beta ( r_p - r_q )            d log q / dz - d log p / dz
+           At the top p(z_L) = N(0, I) has no parameters, and its r_p is z_L.
+        3. _backward_top_down carries these through z_l = mu_q + sigma_q eps (where the
+           sampler's path meets the direct terms: log q's total derivative in mu_q is 0,
+           because z_l - mu_q = sigma_q eps does not move with mu_q at fixed eps), the residual
+           mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows.
+        4. Every d_i was tiled to k rows, so dLoss/dd_i (N, .) sums its k rows (s, n) over s;
+           _backward_bottom_up takes that down to x. Also x_n is the decoder's target in k
+           rows: its direct term sums those rows too.
+        For k = 1, c = 1/N, and this is the gradient of the one-sample ELBO with a Monte Carlo
+        KL at every level; with one level, the VAE's (iwae.py, step 3).
+        """
+        iw = self._iw
+        k, n = c.shape
+        row_weight = c.reshape(k * n, 1)                                  # c_r, row r = (s, n)
+        # nll() gives the gradient of the mean over the kN rows, each row's own / (kN): rescale.
+        _, dout = nll(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
+        dout = dout * (k * n * row_weight)                                # c_r d(-log p(x|z_r))/d out
+        dlevels = []
+        for lev in iw["levels"]:
+            r_q, dlv_q = log_normal_gradients(lev.z, lev.mu_q, lev.log_var_q)   # d log q / d(mu_q, lv_q)
+            r_p, dlv_p = log_normal_gradients(lev.z, lev.mu_p, lev.log_var_p)   # d log p / d(mu_p, lv_p)
+            cb = beta * row_weight                                        # c beta   (k N, 1)
+            dlevels.append(Level(cb * r_q, cb * dlv_q, -cb * r_p, -cb * dlv_p, cb * (r_p - r_q)))
+        self._d_widths = iw["d_widths"]
+        dd = self._backward_top_down(dout, dlevels, need_dx)               # (k N, .) rows
+        dd = [None if g is None else g.reshape(k, n, -1).sum(axis=0) for g in dd]   # (N, .) each
+        dx = self._backward_bottom_up(dd, need_dx)
+        if not need_dx:
+            return None
+        dtarget = nll_target_gradient(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
+        return dx + np.sum((dtarget * row_weight * (k * n)).reshape(k, n, -1), axis=0)  # x_n in k rows
+
     # -- using a trained model ----------------------------------------------------------------
     def encode(self, x):
         r"""x (N, D) -> [(mu_q, log_var_q)] per level, bottom first, each (N, L_l).
