@@ -43,6 +43,17 @@ z_l = mu_q + exp(lv_q / 2) eps_l per level, top first, estimates the outer expec
 the inner KLs are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of
 the levels' KLs; ``kl_per_level`` holds them (bottom first) after each call.
 
+The importance-weighted bound. iwae.ImportanceWeighted(model, k) trains on Burda et al.'s
+L_k instead, with
+
+    log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
+
+for each of k samples of every level. log_weights computes it on k N rows (the bottom-up
+features once per example, tiled), backward_log_weights its gradient. Both objectives share
+one chain rule through the model (_backward_top_down, _backward_bottom_up); they differ only
+in the gradients they feed it at each level: the ELBO's closed-form KLs depend on
+(mu_q, lv_q, mu_p, lv_p), while the sampled log-ratio of the bound also depends on z_l itself.
+
 Networks, with h_l = hidden[l - 1] (one hidden size per level; "MLP a -> b -> c" is
 Dense, activation, Dense):
 
