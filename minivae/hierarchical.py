@@ -276,7 +276,7 @@ class HierarchicalVAE:
         dlevels.append(Level(beta * dmu, beta * dlog_var, None, None, 0.0))  # p(z_L) has no parameters
         self.kl_per_level = kls + [kl_top]
         self._dlevels = dlevels                      # the KL terms' gradients, z_l held fixed
-        self._x, self._out, self._d_widths = x, out, [a.shape[1] for a in d]
+        self._x, self._out = x, out
         kl = float(sum(self.kl_per_level))
         return LossParts(reconstruction + beta * kl, reconstruction, kl)
 
@@ -329,7 +329,7 @@ class HierarchicalVAE:
             dlog_var_q = dlog_var_q + g.log_var_q
             dmu_p, dlog_var_p = dmu_q + g.mu_p, dlog_var_q + g.log_var_p
             dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
-            h = self._d_widths[i + 1]
+            h = self.hidden[i]                                 # the width of d_l
             dd[i + 1] = dr[:, :h]                               # (R, h_l)  to the bottom-up d_l
             dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
                   + dz_decoder[i + 1])                           # dLoss/dz_{l+1} but its direct term
@@ -372,7 +372,8 @@ class HierarchicalVAE:
         Remembers what backward_log_weights needs.
         """
         n, rows = len(x), k * len(x)
-        widths = decoder_width(self.likelihood, self.d_in) + self.d_in + 3 * sum(self.hidden) + 6 * sum(self.latent_dims)
+        widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
+                  + 3 * sum(self.hidden) + 6 * sum(self.latent_dims))       # features, levels
         check_fits(rows * widths * self.dtype.itemsize,
                    f"the importance-weighted bound at k = {k} samples for {n} examples")
         if eps is not None:
@@ -390,8 +391,7 @@ class HierarchicalVAE:
         log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
                         - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
                         for lev in levels)                                          # (k N,)
-        self._iw = {"k": k, "levels": levels, "out": out, "x_rows": ds[0],
-                    "d_widths": [a.shape[1] for a in d]}
+        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
         return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
 
     def backward_log_weights(self, c, beta, need_dx=False):
@@ -416,10 +416,11 @@ class HierarchicalVAE:
                dlv_p = -c beta ( (z_l - mu_p) r_p - 1 ) / 2
                dz_l  =  c beta ( r_p - r_q )            d log q / dz - d log p / dz
            At the top p(z_L) = N(0, I) has no parameters, and its r_p is z_L.
-        3. _backward_top_down carries these through z_l = mu_q + sigma_q eps (where the
-           sampler's path meets the direct terms: log q's total derivative in mu_q is 0,
-           because z_l - mu_q = sigma_q eps does not move with mu_q at fixed eps), the residual
+        3. _backward_top_down carries these through z_l = mu_q + sigma_q eps, the residual
            mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows.
+           (At fixed eps, log q = -1/2 sum_j (eps_j^2 + lv_q,j + log 2 pi): its path through z_l
+           and its direct terms cancel in mu_q. The code keeps both paths, as derived; the
+           tests check the sum against finite differences.)
         4. Every d_i was tiled to k rows, so dLoss/dd_i (N, .) sums its k rows (s, n) over s;
            _backward_bottom_up takes that down to x. Also x_n is the decoder's target in k
            rows: its direct term sums those rows too.
@@ -428,24 +429,25 @@ class HierarchicalVAE:
         """
         iw = self._iw
         k, n = c.shape
-        row_weight = c.reshape(k * n, 1)                                  # c_r, row r = (s, n)
-        # nll() gives the gradient of the mean over the kN rows, each row's own / (kN): rescale.
-        _, dout = nll(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
-        dout = dout * (k * n * row_weight)                                # c_r d(-log p(x|z_r))/d out
+        c_rows = c.reshape(k * n, 1)                                      # c_r, row r = (s, n)
+        # -log p(x|z) per row: nll() gives the gradient of the mean over the kN rows, i.e.
+        # each row's own gradient / (kN); row r weighs c_r, so rescale by kN c_r.
+        _, dout = nll(iw["out"], iw["x_rows"], self.likelihood, self.sigma)   # (kN, width)
+        row_weight = k * n * c_rows
+        dout = dout * row_weight                                          # c_r d(-log p(x|z_r))/d out
+        cb = beta * c_rows                                                # c beta   (kN, 1)
         dlevels = []
         for lev in iw["levels"]:
             r_q, dlv_q = log_normal_gradients(lev.z, lev.mu_q, lev.log_var_q)   # d log q / d(mu_q, lv_q)
             r_p, dlv_p = log_normal_gradients(lev.z, lev.mu_p, lev.log_var_p)   # d log p / d(mu_p, lv_p)
-            cb = beta * row_weight                                        # c beta   (k N, 1)
             dlevels.append(Level(cb * r_q, cb * dlv_q, -cb * r_p, -cb * dlv_p, cb * (r_p - r_q)))
-        self._d_widths = iw["d_widths"]
         dd = self._backward_top_down(dout, dlevels, need_dx)               # (k N, .) rows
         dd = [None if g is None else g.reshape(k, n, -1).sum(axis=0) for g in dd]   # (N, .) each
         dx = self._backward_bottom_up(dd, need_dx)
         if not need_dx:
             return None
         dtarget = nll_target_gradient(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
-        return dx + np.sum((dtarget * row_weight * (k * n)).reshape(k, n, -1), axis=0)  # x_n in k rows
+        return dx + np.sum((dtarget * row_weight).reshape(k, n, -1), axis=0)   # x_n is in k rows
 
     # -- using a trained model ----------------------------------------------------------------
     def encode(self, x):
