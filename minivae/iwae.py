@@ -98,7 +98,7 @@ class IWAEParts(NamedTuple):
 
 
 class ImportanceWeighted:
-    r"""The negative importance-weighted bound -L_k of a VAE, and its gradient.
+    r"""The negative importance-weighted bound -L_k of a VAE or a HierarchicalVAE, and its gradient.
 
     model : a VAE (its encoder, sampler, decoder, likelihood, sigma and latent_dim are used)
             or a HierarchicalVAE (its log_weights and backward_log_weights)
