@@ -304,8 +304,8 @@ class HierarchicalVAE:
         dout : dLoss/d(the decoder's output) (R, width), R rows of the last top-down pass
         dlevels : a list, bottom first, of Level tuples holding the *direct* partial derivatives
                   of the loss with respect to each level's (mu_q, log_var_q, mu_p, log_var_p, z),
-                  the other four held fixed, each (R, L_l) or 0.0 (the top's mu_p and log_var_p,
-                  constants of N(0, I), are not read)
+                  the other four held fixed, each (R, L_l), or 0.0 where the loss has no such
+                  term (the top's mu_p and log_var_p are not read: N(0, I) has no parameters)
         Returns dd : a list of L entries, dd[i] = dLoss/dd_i (R, h_i) for the features d_i the
                  top-down pass read (dd[0], for x, is None unless L = 1 and need_dx).
 
