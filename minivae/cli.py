@@ -202,8 +202,8 @@ def _settings(a):
     if s["model"] != "ae" and s["likelihood"] == "mse":
         raise InputError("--likelihood mse is the autoencoder's loss (Eq. 2); a VAE's fixed-sigma "
                          "Gaussian decoder is --likelihood gaussian")
-    if s["objective"] == "iwae" and s["model"] != "vae":
-        raise InputError("--objective iwae needs a VAE: an autoencoder defines no p(x) to bound")
+    if s["objective"] == "iwae" and s["model"] == "ae":
+        raise InputError("--objective iwae needs a VAE (--model vae or hvae): an autoencoder defines no p(x) to bound")
     _refuse_unused(given, s)
     s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
     s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] in ("vae", "hvae") and s["likelihood"] == "bernoulli")

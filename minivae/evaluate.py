@@ -97,6 +97,9 @@ def latent_diagnostics(model, x, threshold=1e-2, batch_size=1000):
 
 
 def _check_vae(model, what):
+    if getattr(model, "kind", None) == "hvae":
+        raise InputError(f"{what} here takes a one-level VAE; a HierarchicalVAE has its own: "
+                         "model.log_likelihood(x, k) and model.latent_diagnostics(x)")
     if getattr(model, "kind", None) != "vae":
         raise InputError(f"{what} needs a VAE: an autoencoder has no q(z|x) and defines no "
                          f"p(x); got a model of kind {getattr(model, 'kind', type(model).__name__)!r}")

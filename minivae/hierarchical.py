@@ -43,6 +43,17 @@ z_l = mu_q + exp(lv_q / 2) eps_l per level, top first, estimates the outer expec
 the inner KLs are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of
 the levels' KLs; ``kl_per_level`` holds them (bottom first) after each call.
 
+The importance-weighted bound. iwae.ImportanceWeighted(model, k) trains on Burda et al.'s
+L_k instead, with
+
+    log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
+
+for each of k samples of every level. log_weights computes it on k N rows (the bottom-up
+features once per example, tiled), backward_log_weights its gradient. Both objectives share
+one chain rule through the model (_backward_top_down, _backward_bottom_up); they differ only
+in the gradients they feed it at each level: the ELBO's closed-form KLs depend on
+(mu_q, lv_q, mu_p, lv_p), while the sampled log-ratio of the bound also depends on z_l itself.
+
 Networks, with h_l = hidden[l - 1] (one hidden size per level; "MLP a -> b -> c" is
 Dense, activation, Dense):
 
@@ -91,6 +102,19 @@ def log_normal(z, mu, log_var):
     """
     r = z - mu
     return -0.5 * np.sum(r * r * np.exp(-log_var) + log_var + LOG_2PI, axis=-1)
+
+
+def log_normal_gradients(z, mu, log_var):
+    r"""The partial derivatives of log_normal(z, mu, log_var), one per entry: (dmu, dlog_var),
+    each of the shape of z. The third, with respect to z, is -dmu.
+
+        d log N / dmu_j      =  (z_j - mu_j) exp(-lv_j)
+        d log N / dlv_j      =  ( (z_j - mu_j)^2 exp(-lv_j) - 1 ) / 2
+        d log N / dz_j       = -(z_j - mu_j) exp(-lv_j)  =  -d log N / dmu_j
+    """
+    r = z - mu
+    r_over_var = r * np.exp(-log_var)
+    return r_over_var, 0.5 * (r * r_over_var - 1)
 
 
 def _split(h):
@@ -243,52 +267,187 @@ class HierarchicalVAE:
         reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z)
         top = levels[-1]
         kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
-        self._dkl_top = (dmu, dlog_var)
-        kls, self._dkl = [], []
+        kls, dlevels = [], []
         for lev in levels[:-1]:                      # KL_l at the sampled z_{l+1}, l < L
-            kl, *grads = kl_diag_gaussians(lev.mu_q, lev.log_var_q, lev.mu_p, lev.log_var_p)
+            kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p = kl_diag_gaussians(lev.mu_q, lev.log_var_q,
+                                                                          lev.mu_p, lev.log_var_p)
             kls.append(kl)
-            self._dkl.append(grads)                  # dmu_q, dlog_var_q, dmu_p, dlog_var_p
+            dlevels.append(Level(beta * dmu_q, beta * dlog_var_q, beta * dmu_p, beta * dlog_var_p, 0.0))
+        dlevels.append(Level(beta * dmu, beta * dlog_var, None, None, 0.0))  # p(z_L) has no parameters
         self.kl_per_level = kls + [kl_top]
-        self._x, self._out, self._beta, self._d_widths = x, out, beta, [a.shape[1] for a in d]
+        self._dlevels = dlevels                      # the KL terms' gradients, z_l held fixed
+        self._x, self._out = x, out
         kl = float(sum(self.kl_per_level))
         return LossParts(reconstruction + beta * kl, reconstruction, kl)
 
     def backward(self, need_dx=False):
         r"""Fill self.grads with d(-ELBO)/d(params) for the last call to loss.
 
-        The chain rule runs the top-down pass backwards (level 1 up to level L), then the
-        bottom-up pass backwards (the top's input down to x). At level l < L:
-            mu_q = mu_p + delta_mu   so   dLoss/d(delta_mu) = dLoss/dmu_q,
-                                          dLoss/dmu_p  = dLoss/dmu_q + beta dKL_l/dmu_p
-        (and the same for the log-variances), where dLoss/dmu_q = (through z_l) + beta dKL_l/dmu_q.
-        z_{l+1} reaches the loss through prior_l and posterior_l (and the decoder, if it reads
-        every level): dLoss/dz_{l+1} sums them.
+        -ELBO's KL terms depend on each level's (mu_q, lv_q, mu_p, lv_p) directly, but not on
+        the sampled z_l itself (the KL is the expectation over z_l, in closed form):
+            direct dmu_q = beta dKL_l/dmu_q,  ...,  direct dz_l = 0
+        _backward_top_down and _backward_bottom_up carry these, and the decoder's gradient,
+        through the rest of the model.
         Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
         """
-        L, beta = self.n_levels, self._beta
-        dd = [None] * L                                        # dLoss/dd_i via posterior_i
-        dz_decoder = self._split_levels(self.decoder.backward(self._dout))   # via the decoder
-        dz = dz_decoder[0]                                     # dLoss/dz_1  (N, L_1)
-        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
-            dmu_q, dlog_var_q = self.samplers[i].backward(dz)  # through z_l = mu_q + sigma eps
-            kl_mu_q, kl_lv_q, kl_mu_p, kl_lv_p = self._dkl[i]
-            dmu_q = dmu_q + beta * kl_mu_q
-            dlog_var_q = dlog_var_q + beta * kl_lv_q
-            dmu_p, dlog_var_p = dmu_q + beta * kl_mu_p, dlog_var_q + beta * kl_lv_p
-            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
-            h = self._d_widths[i + 1]
-            dd[i + 1] = dr[:, :h]                               # (N, h_l)  to the bottom-up d_l
-            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
-                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1}
-        dmu, dlog_var = self.samplers[L - 1].backward(dz)      # the top level, prior N(0, I)
-        dh = np.concatenate([dmu + beta * self._dkl_top[0], dlog_var + beta * self._dkl_top[1]], axis=1)
-        dd_below = self.top.backward(dh, need_dx=need_dx or L > 1)      # dLoss/dd_{L-1}
-        for i in range(L - 2, -1, -1):                          # up_i: d_i -> d_{i+1}
-            dd_below = self.up[i].backward(dd_below + dd[i + 1], need_dx=need_dx or i > 0)
+        dd = self._backward_top_down(self._dout, self._dlevels, need_dx)
+        dx = self._backward_bottom_up(dd, need_dx)
         if not need_dx:
             return None
-        return dd_below + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+        return dx + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+
+    def _backward_top_down(self, dout, dlevels, need_dx):
+        r"""The chain rule through the decoder and the top-down pass; fills the grads of the
+        decoder, prior_l, posterior_l and top. Shared by the ELBO and the importance-weighted
+        bound (iwae.ImportanceWeighted), which differ only in what they feed it.
+
+        dout : dLoss/d(the decoder's output) (R, width), R rows of the last top-down pass
+        dlevels : a list, bottom first, of Level tuples holding the *direct* partial derivatives
+                  of the loss with respect to each level's (mu_q, log_var_q, mu_p, log_var_p, z),
+                  the other four held fixed, each (R, L_l), or 0.0 where the loss has no such
+                  term (the top's mu_p and log_var_p are not read: N(0, I) has no parameters)
+        Returns dd : a list of L entries, dd[i] = dLoss/dd_i (R, h_i) for the features d_i the
+                 top-down pass read (dd[0], for x, is None unless L = 1 and need_dx).
+
+        The levels' paths, run from level 1 up to level L:
+            z_l = mu_q + sigma_q eps             dmu_q  = dz_l,  dlv_q = dz_l eps sigma_q / 2
+                                                 (sampler), plus the direct terms
+            mu_q = mu_p + delta_mu               so  dLoss/d(delta_mu) = dLoss/dmu_q,
+                                                     dLoss/dmu_p = dLoss/dmu_q + direct dmu_p
+        (and the same for the log-variances). dLoss/dz_l, the sampler's input, sums the direct
+        term, the decoder's (if it reads z_l), and, for l > 1, prior_{l-1}'s and
+        posterior_{l-1}'s inputs at the level below.
+        """
+        L = self.n_levels
+        dd = [None] * L                                        # dLoss/dd_i via posterior_i and top
+        dz_decoder = self._split_levels(self.decoder.backward(dout))   # via the decoder
+        dz = dz_decoder[0]                                     # dLoss/dz_1 via the decoder  (R, L_1)
+        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
+            g = dlevels[i]
+            dmu_q, dlog_var_q = self.samplers[i].backward(dz + g.z)   # through z_l = mu_q + sigma eps
+            dmu_q = dmu_q + g.mu_q
+            dlog_var_q = dlog_var_q + g.log_var_q
+            dmu_p, dlog_var_p = dmu_q + g.mu_p, dlog_var_q + g.log_var_p
+            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
+            h = self.hidden[i]                                 # the width of d_l
+            dd[i + 1] = dr[:, :h]                               # (R, h_l)  to the bottom-up d_l
+            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
+                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1} but its direct term
+        g = dlevels[L - 1]                                      # the top level, prior N(0, I)
+        dmu, dlog_var = self.samplers[L - 1].backward(dz + g.z)
+        dh = np.concatenate([dmu + g.mu_q, dlog_var + g.log_var_q], axis=1)
+        dtop = self.top.backward(dh, need_dx=need_dx or L > 1)  # dLoss/dd_{L-1} via top
+        dd[L - 1] = dtop if dd[L - 1] is None else dtop + dd[L - 1]
+        return dd
+
+    def _backward_bottom_up(self, dd, need_dx):
+        r"""The chain rule through the bottom-up pass, d_L-1 down to x; fills the grads of up_l.
+
+        dd : from _backward_top_down, one row per example (N, h_i)
+        Returns dLoss/dx (N, D) through the bottom-up pass if need_dx (else None); the
+        decoder's target term is the caller's.
+        """
+        g = dd[self.n_levels - 1]                              # dLoss/dd_{L-1}
+        for i in range(self.n_levels - 2, -1, -1):              # up_i: d_i -> d_{i+1}
+            g = self.up[i].backward(g, need_dx=need_dx or i > 0)   # dLoss/dd_i via up_i
+            if i > 0:
+                g = g + dd[i]                                   # and via posterior_i
+        return g
+
+    # -- the importance-weighted bound (iwae.ImportanceWeighted calls these) ------------------
+    def log_weights(self, x, k, rng=None, eps=None):
+        r"""The parts of log w for k samples per example, the rows of the bound L_k:
+
+            log w_sn = log p(x_n | z_sn) + beta sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x_n) ]
+
+        (the caller, iwae.ImportanceWeighted, adds them up with its beta). The bottom-up
+        features of x are computed once per example and tiled to k N rows, row (s, n) = s N + n,
+        as in log_likelihood; the top-down pass and the decoder then run once on all k N rows.
+
+        x : ndarray of shape (N, D), already checked (check_batch, check_targets)
+        eps : None (drawn from rng, top level first, as loss does) or a list, bottom first,
+              of (k, N, L_l) arrays
+        Returns (log_px_z, log_ratio), each of shape (k, N): log p(x|z) and
+        sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] (the top level's prior is N(0, I)).
+        Remembers what backward_log_weights needs.
+        """
+        n, rows = len(x), k * len(x)
+        widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
+                  + 3 * sum(self.hidden) + 6 * sum(self.latent_dims))       # features, levels
+        check_fits(rows * widths * self.dtype.itemsize,
+                   f"the importance-weighted bound at k = {k} samples for {n} examples")
+        if eps is not None:
+            if not isinstance(eps, (list, tuple)) or len(eps) != self.n_levels or any(
+                    np.shape(e) != (k, n, size) for e, size in zip(eps, self.latent_dims)):
+                raise InputError(f"eps must be a list of {self.n_levels} arrays, one (k, N, L_l) = "
+                                 f"{[(k, n, size) for size in self.latent_dims]} per level, bottom first")
+            eps = [check_batch(np.reshape(e, (rows, size)), size, name="eps", dtype=self.dtype)
+                   for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
+        d = self._bottom_up(x)                                                      # once per example
+        ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
+        levels = self._top_down(ds, rng=rng, eps=eps)
+        out = self.decode([lev.z for lev in levels])                                # (k N, width)
+        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (k N,)
+        log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
+                        - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
+                        for lev in levels)                                          # (k N,)
+        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
+        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
+
+    def backward_log_weights(self, c, beta, need_dx=False):
+        r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for the
+        last call to log_weights. Returns its gradient with respect to x (N, D) if need_dx.
+
+        c : ndarray of shape (k, N), the normalized importance weights divided by N
+            (iwae.py derives why -L_k's gradient is this weighted sum, step 1 there).
+        beta : the weight of sum_l [ log p - log q ] inside log w, as in log_weights.
+
+        The gradient, by hand. For one row r = (s, n), with weight c = c_sn,
+            -log w = -log p(x|z) + beta sum_l [ log q(z_l | z_{l+1}, x) - log p(z_l | z_{l+1}) ]
+        1. -log p(x|z): the decoder's output gradient, the likelihood's own per row, times c.
+        2. Each level's log-density ratio depends on the level's q and p parameters and on the
+           sampled z_l itself (unlike the ELBO's closed-form KL, which has no z_l term). With
+           log_normal_gradients' partials of log N(z; mu, lv),
+               r_q = (z_l - mu_q) exp(-lv_q),      r_p = (z_l - mu_p) exp(-lv_p),
+           the direct terms of row r, all else held fixed, are
+               dmu_q =  c beta r_q                      d log q / dmu_q
+               dlv_q =  c beta ( (z_l - mu_q) r_q - 1 ) / 2
+               dmu_p = -c beta r_p                      -d log p / dmu_p
+               dlv_p = -c beta ( (z_l - mu_p) r_p - 1 ) / 2
+               dz_l  =  c beta ( r_p - r_q )            d log q / dz - d log p / dz
+           At the top p(z_L) = N(0, I) has no parameters, and its r_p is z_L.
+        3. _backward_top_down carries these through z_l = mu_q + sigma_q eps, the residual
+           mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows.
+           (At fixed eps, log q = -1/2 sum_j (eps_j^2 + lv_q,j + log 2 pi): its path through z_l
+           and its direct terms cancel in mu_q. The code keeps both paths, as derived; the
+           tests check the sum against finite differences.)
+        4. Every d_i was tiled to k rows, so dLoss/dd_i (N, .) sums its k rows (s, n) over s;
+           _backward_bottom_up takes that down to x. Also x_n is the decoder's target in k
+           rows: its direct term sums those rows too.
+        For k = 1, c = 1/N, and this is the gradient of the one-sample ELBO with a Monte Carlo
+        KL at every level; with one level, the VAE's (iwae.py, step 3).
+        """
+        iw = self._iw
+        k, n = c.shape
+        c_rows = c.reshape(k * n, 1)                                      # c_r, row r = (s, n)
+        # -log p(x|z) per row: nll() gives the gradient of the mean over the kN rows, i.e.
+        # each row's own gradient / (kN); row r weighs c_r, so rescale by kN c_r.
+        _, dout = nll(iw["out"], iw["x_rows"], self.likelihood, self.sigma)   # (kN, width)
+        row_weight = k * n * c_rows
+        dout = dout * row_weight                                          # c_r d(-log p(x|z_r))/d out
+        cb = beta * c_rows                                                # c beta   (kN, 1)
+        dlevels = []
+        for lev in iw["levels"]:
+            r_q, dlv_q = log_normal_gradients(lev.z, lev.mu_q, lev.log_var_q)   # d log q / d(mu_q, lv_q)
+            r_p, dlv_p = log_normal_gradients(lev.z, lev.mu_p, lev.log_var_p)   # d log p / d(mu_p, lv_p)
+            dlevels.append(Level(cb * r_q, cb * dlv_q, -cb * r_p, -cb * dlv_p, cb * (r_p - r_q)))
+        dd = self._backward_top_down(dout, dlevels, need_dx)               # (k N, .) rows
+        dd = [None if g is None else g.reshape(k, n, -1).sum(axis=0) for g in dd]   # (N, .) each
+        dx = self._backward_bottom_up(dd, need_dx)
+        if not need_dx:
+            return None
+        dtarget = nll_target_gradient(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
+        return dx + np.sum((dtarget * row_weight).reshape(k, n, -1), axis=0)   # x_n is in k rows
 
     # -- using a trained model ----------------------------------------------------------------
     def encode(self, x):

@@ -10,9 +10,12 @@ expectation, and L_k -> log p(x) as k -> infinity. Training on L_k trains the sa
 (encoder, decoder, prior) as the VAE; only the objective changes: the decoder is asked to
 explain x well on average over k posterior guesses, weighted by how good each guess is.
 
-``ImportanceWeighted(model, k)`` wraps a VAE and offers the model's training interface:
-``loss(x, rng=None, eps=None, beta=1.0)`` and ``backward(need_dx=False)``, which fills
-``model.grads``.
+``ImportanceWeighted(model, k)`` wraps a VAE or a HierarchicalVAE and offers the model's
+training interface: ``loss(x, rng=None, eps=None, beta=1.0)`` and ``backward(need_dx=False)``,
+which fills ``model.grads``. The derivation below is the VAE's; step 1 holds for any model.
+For a HierarchicalVAE, z = (z_1, ..., z_L), p(z) and q(z|x) are products over the levels,
+and log w sums every level's log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) (hierarchical.py,
+HierarchicalVAE.log_weights and backward_log_weights, derives steps 2 and 3 level by level).
 
 The gradient, derived by hand (one example n of a batch of N; c, w~ are held fixed)
 ------------------------------------------------------------------------------------
@@ -95,19 +98,21 @@ class IWAEParts(NamedTuple):
 
 
 class ImportanceWeighted:
-    r"""The negative importance-weighted bound -L_k of a VAE, and its gradient.
+    r"""The negative importance-weighted bound -L_k of a VAE or a HierarchicalVAE, and its gradient.
 
     model : a VAE (its encoder, sampler, decoder, likelihood, sigma and latent_dim are used)
+            or a HierarchicalVAE (its log_weights and backward_log_weights)
     k : number of importance samples per example, k >= 1 (k = 1 is the ELBO with a
-        Monte Carlo KL)
+        Monte Carlo KL; for a HierarchicalVAE, a Monte Carlo KL at every level)
 
-    eps, z : ndarray of shape (k, N, L);  log_w, w_tilde : ndarray of shape (k, N)
+    eps, z : ndarray of shape (k, N, L) (a HierarchicalVAE: a list, bottom first, of
+             (k, N, L_l));  log_w, w_tilde : ndarray of shape (k, N)
     """
 
     def __init__(self, model, k):
-        if getattr(model, "kind", None) != "vae":
-            raise InputError("the importance-weighted objective needs a VAE (an autoencoder "
-                             f"defines no q(z|x) or p(z)); got {type(model).__name__}")
+        if getattr(model, "kind", None) not in ("vae", "hvae"):
+            raise InputError("the importance-weighted objective needs a VAE or a HierarchicalVAE (an "
+                             f"autoencoder defines no q(z|x) or p(z)); got {type(model).__name__}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k (importance samples per example) must be an integer >= 1; got {k!r}")
         self.model, self.k = model, int(k)
@@ -117,25 +122,42 @@ class ImportanceWeighted:
     def loss(self, x, rng=None, eps=None, beta=1.0):
         r"""-L_k for the batch x (N, D), with k samples z_s per example.
 
-        Pass rng (a numpy Generator) to draw eps, or eps (k, N, L) to fix the noise.
-        beta weighs log p(z) - log q(z|x) inside the weights,
+        Pass rng (a numpy Generator) to draw eps, or eps (k, N, L) to fix the noise (for a
+        HierarchicalVAE a list, bottom first, of (k, N, L_l) arrays).
+        beta weighs log p(z) - log q(z|x) inside the weights (summed over the levels),
             log w_s = log p(x|z_s) + beta ( log p(z_s) - log q(z_s|x) ),
         so that k = 1 is the beta-weighted ELBO (KL warm-up works as for the VAE).
         Returns IWAEParts(loss, reconstruction, kl), floats in nats per example; the log
         weights stay in self.log_w (k, N).
         """
         m, k = self.model, self.k
-        L = m.latent_dim
         x = check_batch(x, m.d_in, dtype=m.dtype)
         check_targets(x, m.likelihood)
         check_beta(beta)
+        if eps is None and rng is None:
+            raise InputError("ImportanceWeighted.loss needs rng (a numpy Generator) or eps")
         n = len(x)
+        if m.kind == "hvae":            # every level's log-density ratio: hierarchical.py
+            log_px_z, log_ratio = m.log_weights(x, k, rng=rng, eps=eps)
+        else:
+            log_px_z, log_ratio = self._vae_log_weights(x, rng, eps)
+        log_w = log_px_z + beta * log_ratio                                # (k, N)
+        lse = logsumexp(log_w, axis=0)                                     # (N,)
+        bound = lse - np.log(k)                                            # L_k per example
+        self.log_w = log_w                                                 # kept for diagnostics
+        self._c = np.exp(log_w - lse) / n                                  # c = w~ / N   (k, N)
+        self._beta = beta
+        return IWAEParts(float(-np.mean(bound)), float(-np.mean(log_px_z)),
+                         float(np.mean(-log_ratio)))
+
+    def _vae_log_weights(self, x, rng, eps):
+        r"""A VAE's log p(x|z_s) and log p(z_s) - log q(z_s|x), each (k, N), for x (N, D)."""
+        m, k, n = self.model, self.k, len(x)
+        L = m.latent_dim
         rows = k * n                    # eps, z, the decoder's output and its targets, per row
         check_fits(rows * (decoder_width(m.likelihood, m.d_in) + m.d_in + 4 * L) * m.dtype.itemsize,
                    f"the importance-weighted bound at k = {k} samples for {n} examples")
         if eps is None:
-            if rng is None:
-                raise InputError("ImportanceWeighted.loss needs rng (a numpy Generator) or eps")
             eps = rng.standard_normal((k, n, L), dtype=m.dtype)
         elif np.shape(eps) != (k, n, L):
             raise InputError(f"eps must have shape (k, N, L) = {(k, n, L)}; got {np.shape(eps)}")
@@ -150,15 +172,9 @@ class ImportanceWeighted:
         log_px_z = -nll_per_example(out, x_rows, m.likelihood, m.sigma).reshape(k, n)
         log_pz = -0.5 * np.sum(z * z + LOG_2PI, axis=-1)                   # log N(z; 0, I)  (k, N)
         log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)     # log N(z; mu, sigma^2)
-        log_w = log_px_z + beta * (log_pz - log_qz)                        # (k, N)
-        lse = logsumexp(log_w, axis=0)                                     # (N,)
-        bound = lse - np.log(k)                                            # L_k per example
-        self.log_w = log_w                                                 # kept for diagnostics
-        self._c = np.exp(log_w - lse) / n                                  # c = w~ / N   (k, N)
         self._log_var, self._eps, self._z = log_var, eps, z
-        self._out, self._x_rows, self._beta = out, x_rows, beta
-        return IWAEParts(float(-np.mean(bound)), float(-np.mean(log_px_z)),
-                         float(np.mean(log_qz - log_pz)))
+        self._out, self._x_rows = out, x_rows
+        return log_px_z, log_pz - log_qz
 
     def backward(self, need_dx=False):
         r"""Fill model.grads with d(-L_k)/d(params) for the last call to loss (derivation above).
@@ -168,6 +184,8 @@ class ImportanceWeighted:
         """
         if self._c is None:
             raise InputError("backward() needs a loss to differentiate: call loss(x, rng=...) first.")
+        if self.model.kind == "hvae":   # the same c, every level's terms: hierarchical.py
+            return self.model.backward_log_weights(self._c, self._beta, need_dx=need_dx)
         m, k, c, beta = self.model, self.k, self._c, self._beta
         n, L = c.shape[1], m.latent_dim
         eps, z = self._eps, self._z

@@ -89,7 +89,7 @@ def _check_options(epochs, batch_size, lr, beta, warmup_epochs, seed):
 def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=1.0,
           warmup_epochs=0.0, binarize_data=False, seed=0, optimizer=None, progress=False,
           on_epoch=None, rng=None, lr_schedule=None, history=None, objective="elbo", k=5):
-    r"""Train model (a VAE or an Autoencoder) on x_train; returns the history of the run.
+    r"""Train model (a VAE, a HierarchicalVAE or an Autoencoder) on x_train; returns the history of the run.
 
     x_train : ndarray of shape (N, D), float in [0, 1] (grey values) or any real values
               for a Gaussian decoder
@@ -108,7 +108,7 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     on_epoch : called as on_epoch(epoch, history) after each epoch (e.g. to save a
                checkpoint); epoch is 1-based.
     objective : "elbo" (model.loss) or "iwae", the importance-weighted bound L_k with k
-                samples per example (minivae.iwae; a VAE only). Its train_reconstruction and
+                samples per example (minivae.iwae; a VAE or a HierarchicalVAE). Its train_reconstruction and
                 train_kl are the ELBO's parts at the same k samples, so for "iwae"
                 train_loss <= train_reconstruction + beta train_kl. test_* stay the ELBO.
     history : to resume, the history of the epochs already run (e.g. from

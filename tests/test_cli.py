@@ -160,6 +160,8 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
 
 @pytest.mark.parametrize("options", [
     ["--objective", "iwae", "--k", "2", *TINY],                                   # the IWAE objective
+    ["--model", "hvae", "--latent-dims", "3", "2", "--hidden", "16", "8", "--batch-size", "500",
+     "--objective", "iwae", "--k", "2", "--quiet", "--no-figures"],               # ... of a hierarchical VAE
     ["--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--batch-size", "400",
      "--quiet", "--no-figures"],                                                  # sigmoid means, bounded sigma
 ])

@@ -77,6 +77,15 @@ def test_latent_diagnostics_of_an_autoencoder_is_a_clear_error():
         latent_diagnostics(Autoencoder(4, [3], 2), np.zeros((2, 4)))
 
 
+def test_a_hierarchical_vae_is_pointed_to_its_own_evaluation_methods():
+    from minivae import HierarchicalVAE
+    from minivae.errors import InputError
+    model = HierarchicalVAE(4, latent_dims=[2, 1], hidden=[3, 3])
+    for evaluate in (log_likelihood, latent_diagnostics):
+        with pytest.raises(InputError, match="HierarchicalVAE has its own: model.log_likelihood"):
+            evaluate(model, np.zeros((2, 4)))
+
+
 def test_iw_estimate_needs_a_vae_and_a_positive_k():
     with pytest.raises(ValueError, match="needs a VAE"):
         log_likelihood(Autoencoder(4, [3], 2), np.zeros((2, 4)))

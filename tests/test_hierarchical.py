@@ -306,3 +306,181 @@ def test_command_line_passes_beta_warmup_and_sigma_to_a_hierarchical_vae(tmp_pat
     assert model.kind == "hvae" and model.sigma == 0.3
     assert history["run"]["beta"] == 0.5 and history["run"]["warmup_epochs"] == 0.5
     assert history["beta"] == [0.5]                      # the warm-up reached beta by the end of epoch 1
+
+
+# -- the importance-weighted bound L_k (iwae.ImportanceWeighted wrapping a HierarchicalVAE) ------
+
+def _small_hvae(rng, latent_dims, likelihood="bernoulli", activation="tanh", decoder_reads="all", d=4):
+    model = HierarchicalVAE(d, latent_dims, [3] * len(latent_dims), likelihood=likelihood, sigma=0.7,
+                            activation=activation, rng=rng, dtype=np.float64, decoder_reads=decoder_reads)
+    for p in model.params.values():              # nonzero biases: every term is exercised
+        p += 0.1 * rng.standard_normal(p.shape)
+    return model
+
+
+@given(seed=seeds, n=st.integers(1, 3), k=st.sampled_from([1, 3]), beta=st.floats(0.1, 2.0),
+       latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
+       activation=st.sampled_from(["tanh", "relu"]),
+       likelihood=st.sampled_from(["bernoulli", "gaussian", "gaussian-learned"]),
+       decoder_reads=st.sampled_from(["all", "z1"]))
+def test_whole_hierarchical_iwae_backward_matches_finite_differences(
+        seed, n, k, beta, latent_dims, activation, likelihood, decoder_reads):
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(seed)
+    model = _small_hvae(rng, latent_dims, likelihood, activation, decoder_reads)
+    x = _data(likelihood, rng, n, 4)
+    eps = [rng.standard_normal((k, n, size)) for size in latent_dims]
+    objective = ImportanceWeighted(model, k)
+    objective.loss(x, eps=eps, beta=beta)
+    assume(_kink_margin(model) > 1e-3)           # no ReLU input within a step of its kink
+    assert_model_gradients_match(objective, x, lambda: objective.loss(x, eps=eps, beta=beta).loss)
+
+
+@pytest.mark.parametrize("decoder_reads", ["all", "z1"])
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
+def test_iwae_with_one_sample_is_the_elbo_with_a_monte_carlo_kl_at_every_level(likelihood, decoder_reads):
+    r"""L_1 = log p(x|z) + beta sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] at the drawn z,
+    computed here from the model's own top-down pass and scipy's normal densities; its value and,
+    by central differences, its gradient equal ImportanceWeighted(model, 1)'s."""
+    from scipy.stats import norm
+
+    from minivae.gradcheck import numerical_gradient
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(11)
+    latent_dims, beta = [3, 2, 2], 0.6
+    model = _small_hvae(rng, latent_dims, likelihood, decoder_reads=decoder_reads)
+    x, eps = _data(likelihood, rng, 3, 4), [rng.standard_normal((3, size)) for size in latent_dims]
+
+    def one_sample_elbo_parts():
+        reconstruction = model.loss(x, eps=eps).reconstruction                # -log p(x|z), mean over x
+        levels = model._top_down(model._bottom_up(x), eps=eps)             # the same z, level by level
+        log_ratio = sum(norm.logpdf(lev.z, lev.mu_p, np.exp(lev.log_var_p / 2)).sum(axis=1)
+                        - norm.logpdf(lev.z, lev.mu_q, np.exp(lev.log_var_q / 2)).sum(axis=1)
+                        for lev in levels)                                  # (N,)
+        return reconstruction, float(np.mean(-log_ratio))
+
+    reconstruction, mc_kl = one_sample_elbo_parts()
+    objective = ImportanceWeighted(model, 1)
+    parts = objective.loss(x, eps=[e[None] for e in eps], beta=beta)
+    assert_allclose(parts.loss, reconstruction + beta * mc_kl, rtol=1e-12)
+    assert_allclose(parts.reconstruction, reconstruction, rtol=1e-12)
+    assert_allclose(parts.kl, mc_kl, rtol=1e-10)
+    objective.backward()
+    analytic = {name: g.copy() for name, g in model.grads.items()}
+
+    def elbo():
+        rec, kl = one_sample_elbo_parts()
+        return rec + beta * kl
+
+    for name, p in model.params.items():
+        numeric = numerical_gradient(elbo, p)
+        assert_allclose(analytic[name], numeric, rtol=1e-6, atol=1e-8 * (1 + np.abs(numeric).max()),
+                        err_msg=name)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
+@pytest.mark.parametrize("k", [1, 4])
+def test_one_level_iwae_is_the_vaes_with_the_same_weights_loss_and_gradients(likelihood, k):
+    from minivae.iwae import ImportanceWeighted
+    vae = VAE(6, hidden=[5], latent_dim=3, likelihood=likelihood, rng=np.random.default_rng(1),
+              dtype=np.float64)
+    hvae = HierarchicalVAE(6, latent_dims=[3], hidden=[5], likelihood=likelihood,
+                           rng=np.random.default_rng(1), dtype=np.float64)
+    name = {key: key.replace("top.", "encoder.") for key in hvae.params}
+    rng = np.random.default_rng(2)
+    for key, p in hvae.params.items():           # the same weights, moved off the initialisation
+        p += 0.1 * rng.standard_normal(p.shape)
+        vae.params[name[key]][...] = p
+    x, eps = _data(likelihood, rng, 4, 6), rng.standard_normal((k, 4, 3))
+    iw_vae, iw_hvae = ImportanceWeighted(vae, k), ImportanceWeighted(hvae, k)
+    assert_allclose(iw_hvae.loss(x, eps=[eps], beta=0.5), iw_vae.loss(x, eps=eps, beta=0.5), rtol=1e-12)
+    assert_allclose(iw_hvae.log_w, iw_vae.log_w, rtol=1e-12)
+    assert_allclose(iw_hvae.backward(need_dx=True), iw_vae.backward(need_dx=True), rtol=1e-10, atol=1e-14)
+    for key, g in hvae.grads.items():
+        assert_allclose(g, vae.grads[name[key]], rtol=1e-10, atol=1e-14, err_msg=key)
+
+
+@given(seed=seeds, k=st.integers(2, 5), beta=st.floats(0.1, 2.0))
+def test_hierarchical_iwae_at_fixed_noise_is_at_least_the_mean_of_its_one_sample_bounds(seed, k, beta):
+    r"""Jensen at fixed eps: log (1/k) sum_s w_s >= (1/k) sum_s log w_s, so -L_k <= reconstruction +
+    beta kl; and k copies of one eps give L_1 exactly (equal weights)."""
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(seed)
+    model = _small_hvae(rng, [3, 2])
+    x, eps = rng.random((3, 4)), [rng.standard_normal((k, 3, size)) for size in (3, 2)]
+    parts = ImportanceWeighted(model, k).loss(x, eps=eps, beta=beta)
+    assert parts.loss <= parts.reconstruction + beta * parts.kl + 1e-12
+    one = [e[:1] for e in eps]
+    assert_allclose(ImportanceWeighted(model, k).loss(x, eps=[np.repeat(e, k, axis=0) for e in one]).loss,
+                    ImportanceWeighted(model, 1).loss(x, eps=one).loss, rtol=1e-12)
+
+
+def test_hierarchical_iwae_bound_rises_with_k_towards_the_exact_log_likelihood():
+    r"""E[L_1] <= E[L_5] <= E[L_50] <= log p(x) (Burda et al., Thm. 1) on the linear two-level model,
+    whose log p(x) is exact (linear_gaussian.two_level_log_marginal). Expectations by averaging 40
+    independent draws for 20 examples; each gap must be at least 4 standard errors of the
+    difference of the means, so the order is not a lucky draw. And L_5000 ~= log p(x)."""
+    from minivae.iwae import ImportanceWeighted
+    model, m = _linear_hvae(seed=3)
+    x = lg.two_level_sample(20, m, np.random.default_rng(4))
+    exact = lg.two_level_log_marginal(x, m).mean()
+    rng = np.random.default_rng(0)
+    draws = {k: np.array([-ImportanceWeighted(model, k).loss(x, rng=rng).loss for _ in range(40)])
+             for k in (1, 5, 50)}
+    mean = {k: v.mean() for k, v in draws.items()}
+    se = {k: v.std(ddof=1) / np.sqrt(len(v)) for k, v in draws.items()}
+    for lo, hi in ((1, 5), (5, 50)):
+        assert mean[hi] - mean[lo] > 4 * np.hypot(se[lo], se[hi]), (lo, hi)
+    assert exact - mean[50] > 4 * se[50]
+    assert exact - mean[1] > 0.5                                   # q leaves a real gap to close
+    assert_allclose(-ImportanceWeighted(model, 5000).loss(x, rng=rng).loss, exact, atol=0.05)
+
+
+def test_hierarchical_iwae_is_float32_with_a_float32_model_and_its_noise_is_checked():
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(0)
+    model = HierarchicalVAE(8, latent_dims=[3, 2], hidden=[6, 4], rng=rng)
+    objective = ImportanceWeighted(model, 3)
+    for g in model.grads.values():
+        g[...] = np.nan
+    parts = objective.loss(rng.random((4, 8)), rng=rng)
+    objective.backward()
+    assert np.isfinite(parts.loss) and objective.log_w.dtype == np.float32
+    assert all(g.dtype == np.float32 and np.isfinite(g).all() for g in model.grads.values())
+    with pytest.raises(InputError, match=r"one \(k, N, L_l\)"):
+        objective.loss(np.zeros((4, 8)), eps=[np.zeros((3, 4, 3)), np.zeros((4, 2))])
+    with pytest.raises(InputError, match="eps holds"):
+        objective.loss(np.zeros((4, 8)), eps=[np.zeros((3, 4, 3)), np.full((3, 4, 2), np.nan)])
+    with pytest.raises(InputError, match="needs rng"):
+        objective.loss(np.zeros((4, 8)))
+
+
+def test_training_a_hierarchical_vae_on_the_iwae_bound_lowers_it_and_is_reproducible():
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)
+    runs = [train(HierarchicalVAE(16, latent_dims=[4, 2], hidden=[16, 8], rng=np.random.default_rng(1)),
+                  x, x, epochs=15, batch_size=32, lr=3e-3, seed=2, objective="iwae", k=3) for _ in range(2)]
+    a, b = runs
+    assert a["train_loss"] == b["train_loss"] and a["test_loss"] == b["test_loss"]
+    assert a["train_loss"][-1] < 0.9 * a["train_loss"][0]
+    # Jensen, batch by batch: -L_k <= the k-sample average of the one-sample -ELBO
+    assert all(l <= r + kl + 1e-3 for l, r, kl in zip(a["train_loss"], a["train_reconstruction"], a["train_kl"]))
+    elbo = train(HierarchicalVAE(16, latent_dims=[4, 2], hidden=[16, 8], rng=np.random.default_rng(1)),
+                 x, x, epochs=1, batch_size=32, lr=3e-3, seed=2)
+    assert elbo["train_loss"][0] != a["train_loss"][0]
+
+
+def test_command_line_trains_a_hierarchical_vae_on_the_iwae_bound(tmp_path):
+    import json
+
+    from minivae import checkpoint
+    from minivae.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "--epochs", "1",
+                 "--batch-size", "500", "--objective", "iwae", "--k", "2", "--out", str(out),
+                 "--quiet", "--no-figures"]) == 0
+    run = json.loads((out / "history.json").read_text())["run"]
+    assert (run["objective"], run["k"]) == ("iwae", 2)
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert model.kind == "hvae" and np.isfinite(history["train_loss"][0])
