@@ -129,12 +129,16 @@ def test_fold_is_the_adjoint_of_unfold_and_spread_of_sum(shapes, seed):
     h_out, w_out = (hp - kh) // stride + 1, (wp - kw) // stride + 1
     a = rng.standard_normal((c, n, hp, wp))
     cols = rng.standard_normal((c * kh * kw, n * h_out * w_out))
-    assert_allclose(np.sum(unfold(a, kh, kw, stride, h_out, w_out) * cols),
-                    np.sum(a * fold(cols, a.shape, kh, kw, stride, h_out, w_out)), rtol=1e-12)
+    # <unfold(a), cols> = <a, fold(cols)>. The sums may cancel to near 0, so the tolerance is
+    # round-off on the size of the terms summed, not relative to the result.
+    terms = unfold(a, kh, kw, stride, h_out, w_out) * cols
+    assert_allclose(np.sum(terms), np.sum(a * fold(cols, a.shape, kh, kw, stride, h_out, w_out)),
+                    rtol=1e-12, atol=1e-13 * np.sum(np.abs(terms)))
 
     z, dy = rng.standard_normal((c, kh, kw, n, hp, wp)), rng.standard_normal((c, n, h_out, w_out))
-    assert_allclose(np.sum(sum_shifted(z, stride, h_out, w_out) * dy),
-                    np.sum(z * spread_shifted(dy, z.shape, stride)), rtol=1e-12)
+    terms = sum_shifted(z, stride, h_out, w_out) * dy
+    assert_allclose(np.sum(terms), np.sum(z * spread_shifted(dy, z.shape, stride)),
+                    rtol=1e-12, atol=1e-13 * np.sum(np.abs(terms)))
 
 
 # -- MaxPool2D --------------------------------------------------------------------------------
