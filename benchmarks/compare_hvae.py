@@ -9,7 +9,8 @@ Both models: ReLU MLPs, a Bernoulli decoder, dynamic binarization of the trainin
 Adam, batch 128, the same epochs, learning rate and KL warm-up; the test split is the
 fixed binarization the command line uses. Defaults give similar parameter counts:
 VAE 784 -> 530 -> 2x32 / 32 -> 530 -> 784 (883,828 parameters), and HierarchicalVAE with latent_dims (32, 16),
-hidden (400, 100) (885,544 parameters; see minivae/hierarchical.py for its networks). For each model and seed
+hidden (400, 100) and its decoder reading both levels (891,944 parameters; 885,544 with
+--decoder-reads z1; see minivae/hierarchical.py for its networks). For each model and seed
 it prints the parameter count, seconds per epoch, the test -ELBO with its reconstruction
 and KL (per level for the hierarchical model), active units per level, and the
 importance-weighted log p(x) with --iw-k samples on the first --iw-examples test images.

@@ -114,7 +114,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     put("manifold_frey.png", plots.manifold(vae_frey, frey.image_shape, n=12))
 
     # The two-level HierarchicalVAE beside a single-level VAE of about the same size (the
-    # defaults of benchmarks/compare_hvae.py: 883,828 and 885,544 parameters), the same epochs,
+    # defaults of benchmarks/compare_hvae.py: 883,828 and 891,944 parameters), the same epochs,
     # compared by log p(x), importance sampled with k = iw_k on the first iw_n test images.
     iw_k, iw_n = 200, 300
     vae_kw = VAE(d, [530], 32, rng=rng)
