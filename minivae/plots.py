@@ -252,7 +252,8 @@ def _prior_text(model):
 def prior_samples(model, rng, image_shape, n=100, n_cols=10):
     r"""n samples of a VAE (z ~ N(0, I), then E[x|z]) in a grid of n_cols columns.
 
-    A HierarchicalVAE samples top down: z_L ~ N(0, I), then z_l ~ p(z_l | z_{l+1}), then E[x|z_1].
+    A HierarchicalVAE samples top down: z_L ~ N(0, I), then z_l ~ p(z_l | z_{l+1}), then E[x|z]
+    (z = [z_1, ..., z_L], or z_1 alone if its decoder_reads is "z1").
     """
     if not hasattr(model, "sample"):
         raise InputError(f"prior_samples needs a model with a prior to sample from (a VAE); got "
@@ -438,7 +439,7 @@ def hierarchy_levels(model, rng, image_shape, rows=8, cols=8, fixed_levels=1, no
 
     Each row holds one draw of the top level z_L ~ N(0, I) (with fixed_levels = 2, also one
     z_{L-1} ~ p(z_{L-1} | z_L)); each column redraws the levels below it from the prior,
-    z_l ~ p(z_l | z_{l+1}), and shows E[x | z_1] (codes: :func:`hierarchy_codes`).
+    z_l ~ p(z_l | z_{l+1}), and shows E[x | z] (codes: :func:`hierarchy_codes`).
 
     What to look for: if the top level carries the global content (which digit, its slant,
     its width), each row shows one digit in several versions that differ in local detail
