@@ -385,14 +385,24 @@ class HierarchicalVAE:
                    for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
         d = self._bottom_up(x)                                                      # once per example
         ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
-        levels = self._top_down(ds, rng=rng, eps=eps)
-        out = self.decode([lev.z for lev in levels])                                # (k N, width)
-        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (k N,)
-        log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
-                        - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
-                        for lev in levels)                                          # (k N,)
+        levels, out, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng, eps=eps)
         self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
         return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
+
+    def _log_weight_rows(self, ds, rng=None, eps=None):
+        r"""One top-down pass and the decoder on R rows of bottom-up features ds (tiled, one row
+        per (sample, example)); the parts of log w per row. Shared by log_weights and log_likelihood.
+
+        Returns (levels, out, log_px_z, log_ratio): the Levels, the decoder's output (R, width),
+        log p(x|z) (R,) and sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ] (R,).
+        """
+        levels = self._top_down(ds, rng=rng, eps=eps)
+        out = self.decode([lev.z for lev in levels])                                # (R, width)
+        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (R,)
+        log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
+                        - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
+                        for lev in levels)                                          # (R,)
+        return levels, out, log_px_z, log_ratio
 
     def backward_log_weights(self, c, beta, need_dx=False):
         r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for the
@@ -544,12 +554,8 @@ class HierarchicalVAE:
             for s0 in range(0, k, samples):
                 s = min(samples, k - s0)
                 ds = [np.tile(di, (s, 1)) for di in d]                        # (s B, .) rows
-                levels = self._top_down(ds, rng=rng)
-                out = self.decode([lev.z for lev in levels])
-                lw = -nll_per_example(out, ds[0], self.likelihood, self.sigma)   # log p(x|z)
-                for lev in levels:
-                    lw += log_normal(lev.z, lev.mu_p, lev.log_var_p) - log_normal(lev.z, lev.mu_q, lev.log_var_q)
-                log_w[s0:s0 + s] = lw.reshape(s, b)
+                _, _, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng)
+                log_w[s0:s0 + s] = (log_px_z + log_ratio).reshape(s, b)
             result[start:start + b] = logsumexp(log_w, axis=0) - np.log(k)
         return result
 

@@ -318,6 +318,25 @@ def _small_hvae(rng, latent_dims, likelihood="bernoulli", activation="tanh", dec
     return model
 
 
+@given(seed=seeds)
+def test_log_normal_gradients_match_finite_differences_and_scipy(seed):
+    from scipy.stats import norm
+
+    from minivae.gradcheck import numerical_gradient
+    from minivae.hierarchical import log_normal, log_normal_gradients
+    rng = np.random.default_rng(seed)
+    z, mu, log_var = rng.standard_normal((3, 4, 2)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    assert_allclose(log_normal(z, mu, log_var), norm.logpdf(z, mu, np.exp(log_var / 2)).sum(axis=-1),
+                    rtol=1e-12)
+    dmu, dlog_var = log_normal_gradients(z, mu, log_var)                 # one entry per entry of z
+    assert dmu.shape == dlog_var.shape == z.shape
+    for s in range(len(z)):                                              # sample s: its own (4, 2)
+        total = lambda: float(np.sum(log_normal(z[s], mu, log_var)))     # noqa: E731
+        for analytic, wrt in ((dmu[s], mu), (dlog_var[s], log_var), (-dmu[s], z[s])):
+            numeric = numerical_gradient(total, wrt)
+            assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8 * (1 + np.abs(numeric).max()))
+
+
 @given(seed=seeds, n=st.integers(1, 3), k=st.sampled_from([1, 3]), beta=st.floats(0.1, 2.0),
        latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3),
        activation=st.sampled_from(["tanh", "relu"]),
