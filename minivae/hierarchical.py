@@ -314,8 +314,8 @@ class HierarchicalVAE:
                                                  (sampler), plus the direct terms
             mu_q = mu_p + delta_mu               so  dLoss/d(delta_mu) = dLoss/dmu_q,
                                                      dLoss/dmu_p = dLoss/dmu_q + direct dmu_p
-        (and the same for the log-variances). dLoss/dz_l, the sampler's input, sums the direct
-        term, the decoder's (if it reads z_l), and, for l > 1, prior_{l-1}'s and
+        (and the same for the log-variances). dLoss/dz_l, fed to the sampler's backward, sums the
+        direct term, the decoder's (if it reads z_l), and, for l > 1, prior_{l-1}'s and
         posterior_{l-1}'s inputs at the level below.
         """
         L = self.n_levels
@@ -373,6 +373,7 @@ class HierarchicalVAE:
         """
         n, rows = len(x), k * len(x)
         widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
+                  + 2 * self.config["decoder_hidden"]                       # its hidden layer,
                   + 3 * sum(self.hidden) + 6 * sum(self.latent_dims))       # features, levels
         check_fits(rows * widths * self.dtype.itemsize,
                    f"the importance-weighted bound at k = {k} samples for {n} examples")
@@ -474,6 +475,10 @@ class HierarchicalVAE:
         """[z_1, ..., z_L] (each (N, L_l), bottom first) -> the decoder's output (N, D), logits
         or means ((N, 2D) for gaussian-learned). It reads [z_1, ..., z_L] side by side, or z_1
         alone if decoder_reads is "z1"."""
+        if not isinstance(z, (list, tuple)) or len(z) != self.n_levels:
+            raise InputError(f"decode takes [z_1, ..., z_L], a list of {self.n_levels} arrays (N, L_l) "
+                             f"bottom first (latent_dims {self.latent_dims}); got {type(z).__name__}"
+                             + (f" of length {len(z)}" if isinstance(z, (list, tuple)) else ""))
         if self.decoder_reads == "z1":
             return self.decoder.forward(z[0])
         return self.decoder.forward(np.concatenate(z, axis=1))

@@ -152,6 +152,8 @@ def test_the_decoder_reads_the_upper_level_only_when_told_to():
                                 decoder_reads=reads, decoder_hidden=5)
         assert model.decoder.params["0.W"].shape[1] == 5
         assert (np.abs(model.decode([z_1, z_2]) - model.decode([z_1, z_2b])).max() > 1e-6) == differs
+        with pytest.raises(InputError, match=r"decode takes \[z_1, ..., z_L\], a list of 2 arrays"):
+            model.decode(z_1)                                   # z_1 alone, as before decoder_reads
 
 
 # -- the linear-Gaussian special case: exact answers -----------------------------------------------
