@@ -89,6 +89,8 @@ class Level(NamedTuple):
 
     q = N(mu_q, diag(exp(log_var_q))) is the posterior, p = N(mu_p, diag(exp(log_var_p)))
     the prior at the sampled level above (zeros, i.e. N(0, I), at the top); z ~ q.
+    The backward passes also pass gradients in this shape: a Level whose fields are the loss's
+    direct partial derivatives with respect to those five (see _backward_top_down).
     """
     mu_q: np.ndarray
     log_var_q: np.ndarray
