@@ -294,6 +294,23 @@ def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, 
     assert "one --hidden size per level" in capsys.readouterr().err
 
 
+def test_command_line_builds_the_decoder_it_is_told_to_and_refuses_those_options_for_a_vae(tmp_path, capsys):
+    from minivae import checkpoint
+    from minivae.cli import main
+
+    out = tmp_path / "hvae"
+    assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
+                 "--decoder-reads", "z1", "--decoder-hidden", "5", "--batch-size", "500",
+                 "--out", str(out), "--quiet", "--no-figures"]) == 0
+    model, _ = checkpoint.load(out / "checkpoint.npz")
+    assert (model.decoder_reads, model.config["decoder_hidden"]) == ("z1", 5)
+    assert model.decoder.params["0.W"].shape == (3, 5)                  # reads z_1 alone, 5 hidden units
+    for option in (["--decoder-reads", "z1"], ["--decoder-hidden", "5"]):
+        assert main(["train", "--model", "vae", *option, "--epochs", "1", "--out", str(tmp_path / "vae"),
+                     "--quiet"]) == 2
+        assert "is for --model hvae" in capsys.readouterr().err
+
+
 def test_command_line_passes_beta_warmup_and_sigma_to_a_hierarchical_vae(tmp_path):
     """--beta, --warmup-epochs and --sigma mean the same for --model hvae as for a VAE: they are
     used (stored in the run and the model), not refused as options the model would ignore."""
