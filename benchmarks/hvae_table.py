@@ -39,7 +39,10 @@ def row(run, data_dir, test_sets):
     else:
         kls = [result["kl"]]
         active = [latent_diagnostics(model, x_test[:result["n_examples"]])["active_units"]]
-    return {"model": "HierarchicalVAE" if model.kind == "hvae" else "VAE", "checkpoint": model,
+    name = "VAE"
+    if model.kind == "hvae":
+        name = "HierarchicalVAE" + (", decoder reads z_1" if model.decoder_reads == "z1" else "")
+    return {"model": name, "checkpoint": model,
             "seed": history["run"]["seed"], "epochs": len(history["train_loss"]),
             "params": int(sum(p.size for p in model.params.values())),
             "seconds_per_epoch": float(np.median(history["seconds"])),
@@ -79,7 +82,7 @@ def main(argv=None):
 def draw(rows, out, rng):
     """The pair of sample panels and the levels figure, from the first run of each model."""
     vae = next(r for r in rows if r["model"] == "VAE")
-    hvae = next(r for r in rows if r["model"] == "HierarchicalVAE")
+    hvae = next(r for r in rows if r["model"].startswith("HierarchicalVAE"))
     shape = (1, 28, 28)
     notes = [f"log p(x) = {r['iw']:.2f} nats (IW-{r['k']}), {r['params']:,} parameters" for r in (vae, hvae)]
     fig = samples_side_by_side([vae["checkpoint"], hvae["checkpoint"]],
