@@ -20,8 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from minivae import checkpoint
-from minivae.cli import _test_split
-from minivae.datasets import load_dataset
+from minivae.datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from minivae.evaluate import latent_diagnostics
 from minivae.plots import hierarchy_levels, samples_side_by_side, save
 
@@ -31,7 +30,7 @@ def row(run, data_dir, test_sets):
     model, history = checkpoint.load(run / "checkpoint.npz")
     dataset = history["run"]["dataset"]
     if dataset not in test_sets:                      # the fixed binarization evaluate uses
-        test_sets[dataset] = _test_split(load_dataset(dataset, data_dir), True)
+        test_sets[dataset] = fixed_binarization(load_dataset(dataset, data_dir).x_test, TEST_BINARIZATION_SEED)
     x_test = test_sets[dataset]
     result = json.loads(run.with_name(run.name + ".eval.json").read_text())
     if model.kind == "hvae":

@@ -179,10 +179,12 @@ def _settings(a):
     elif "latent_dims" in given:
         raise InputError("--latent-dims is for --model hvae; a VAE or autoencoder takes --latent-dim")
     else:
-        for name in ("decoder_reads", "decoder_hidden"):
-            if name in given:
-                raise InputError(f"--{name.replace('_', '-')} is for --model hvae; a VAE or autoencoder "
-                                 "sets its decoder with --hidden")
+        if "decoder_reads" in given:
+            raise InputError("--decoder-reads is for --model hvae; a VAE's or autoencoder's decoder "
+                             "reads its one latent z")
+        if "decoder_hidden" in given:
+            raise InputError("--decoder-hidden is for --model hvae; a VAE or autoencoder sets its "
+                             "decoder's sizes with --hidden")
     if s["decoder_hidden"] is not None:
         _at_least("decoder_hidden", s["decoder_hidden"])
     _at_least("epochs", s["epochs"])
