@@ -563,7 +563,8 @@ def _ae_loss_name(model):
 # ---------------------------------------------------------------------------- evaluate, sample, figures
 
 def cmd_evaluate(a):
-    from .evaluate import log_likelihood, negative_elbo
+    from .evaluate import latent_diagnostics, log_likelihood, negative_elbo
+    from .losses import LossParts
 
     _at_least("iw_samples", a.iw_samples, 0, MAX_IW_SAMPLES)
     _at_least("n_examples", a.n_examples)
@@ -586,7 +587,11 @@ def cmd_evaluate(a):
     if a.n_examples is not None:
         x = x[:a.n_examples]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        parts = negative_elbo(model, x, seed=a.seed)
+        if model.kind == "hvae":              # the same draws as negative_elbo, with the KL of every level
+            levels = model.elbo_parts(x, seed=a.seed)
+            parts = LossParts(levels["loss"], levels["reconstruction"], levels["kl"])
+        else:
+            parts = negative_elbo(model, x, seed=a.seed)
         iw = model.log_likelihood if model.kind == "hvae" else lambda *p, **k: log_likelihood(model, *p, **k)
         ll = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed))) if a.iw_samples else None
     if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
@@ -599,8 +604,10 @@ def cmd_evaluate(a):
     else:
         result = {"dataset": dataset, "n_examples": len(x), "model": "ae",
                   "reconstruction_loss": parts.reconstruction, "loss": _ae_loss_name(model)}
+    if model.kind == "vae":                   # Burda et al.'s count: dimensions with Var_x(mu_j(x)) > 0.01
+        result["active_units"] = latent_diagnostics(model, x)["active_units"]
     if model.kind == "hvae":                  # the KL and the active units of every level, bottom first
-        result["kl_per_level"] = model.elbo_parts(x, seed=a.seed)["kl_per_level"]
+        result["kl_per_level"] = levels["kl_per_level"]
         result["active_units_per_level"] = [lev["active_units"] for lev in model.latent_diagnostics(x)]
     if a.json:
         print(json.dumps(result, allow_nan=False))
@@ -609,6 +616,8 @@ def cmd_evaluate(a):
         print(f"  -ELBO          {parts.loss:9.2f}  = reconstruction {parts.reconstruction:.2f} + KL {parts.kl:.2f}")
         if a.iw_samples:
             print(f"  log p(x) IW-{a.iw_samples:<5d}{ll:9.2f}  (ELBO gap {parts.loss + ll:.2f})")
+        if model.kind == "vae":
+            print(f"  active units   {result['active_units']} of {model.latent_dim}")
         if model.kind == "hvae":
             kl = ", ".join(f"{v:.2f}" for v in result["kl_per_level"])
             print(f"  KL per level   {kl} (bottom first); active units {result['active_units_per_level']}")

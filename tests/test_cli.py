@@ -43,6 +43,20 @@ def test_evaluate_prints_a_readable_table(trained, capsys):
     assert main(["evaluate", str(trained / "checkpoint.npz"), "--n-examples", "30"]) == 0
     out = capsys.readouterr().out
     assert "-ELBO" in out and "reconstruction" in out and "KL" in out
+    assert "active units" in out and "of 2" in out
+
+
+def test_evaluate_counts_the_active_units_of_the_test_images(trained, capsys):
+    from minivae.datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+    from minivae.evaluate import latent_diagnostics
+
+    assert main(["evaluate", str(trained / "checkpoint.npz"), "--n-examples", "300", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    model, _ = checkpoint.load(trained / "checkpoint.npz")
+    x = fixed_binarization(load_dataset("mnist-subset").x_test, TEST_BINARIZATION_SEED)[:300]
+    diagnostics = latent_diagnostics(model, x)
+    assert result["active_units"] == diagnostics["active_units"]
+    assert result["active_units"] == int(np.sum(np.var(model.encode(x)[0].astype(np.float64), axis=0) > 0.01))
 
 
 def test_sample_writes_a_png(trained, tmp_path):

@@ -286,6 +286,11 @@ def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, 
     assert main(["evaluate", str(out / "checkpoint.npz"), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert len(result["kl_per_level"]) == 2 and len(result["active_units_per_level"]) == 2
+    from minivae.datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+    from minivae.evaluate import negative_elbo
+    parts = negative_elbo(model, fixed_binarization(load_dataset("mnist-subset").x_test, TEST_BINARIZATION_SEED)[:20], seed=0)
+    assert result["negative_elbo"] == parts.loss and result["kl"] == parts.kl   # the same draws
+    assert result["kl"] == pytest.approx(sum(result["kl_per_level"]), rel=1e-12)
     assert result["log_likelihood"] <= 0
     assert main(["sample", str(out / "checkpoint.npz"), "--n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").is_file()
