@@ -59,6 +59,23 @@ def test_evaluate_counts_the_active_units_of_the_test_images(trained, capsys):
     assert result["active_units"] == int(np.sum(np.var(model.encode(x)[0].astype(np.float64), axis=0) > 0.01))
 
 
+def test_evaluate_does_not_count_a_collapsed_latent_dimension(trained, tmp_path, capsys):
+    # With two latent dimensions both are active after training, so the test above cannot tell
+    # "counts the active ones" from "counts all". Here z_1 is collapsed onto the prior by hand
+    # (mu_1 = 0 and log_var_1 = 0 for every x): evaluate must count 1 of 2.
+    model, saved = checkpoint.load(trained / "checkpoint.npz")
+    head = model.encoder.layers[-1].params           # columns: mu_0, mu_1, log_var_0, log_var_1
+    for j in (1, 3):
+        head["W"][:, j] = 0.0
+        head["b"][j] = 0.0
+    collapsed = tmp_path / "collapsed.npz"
+    checkpoint.save(collapsed, model, history=saved)
+    assert main(["evaluate", str(collapsed), "--n-examples", "300", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["active_units"] == 1
+    assert main(["evaluate", str(collapsed), "--n-examples", "30"]) == 0
+    assert "active units   1 of 2" in capsys.readouterr().out
+
+
 def test_sample_writes_a_png(trained, tmp_path):
     png = tmp_path / "s.png"
     assert main(["sample", str(trained / "checkpoint.npz"), "--n", "12", "--out", str(png)]) == 0
