@@ -4,10 +4,10 @@ The solution notebooks pass (tests/test_notebooks.py runs them). Here:
 * every generated student notebook, run as generated, stops at its first exercise with
   NotImplementedError (in the exercise cell, or in its check cell when the exercise is a
   function the check calls), so the grading really depends on the student's code;
-* every planted wrong answer (an exercise cell's metadata["course"]["wrong"]) makes the
-  exercise's own check cell, the code cell right after it, fail with an AssertionError;
+* the sources carry no answers beyond their solution regions (no cell metadata but
+  nbgrader's), so nothing but the solutions can leak into a release;
 * notebooks/exercises/ is exactly what `python tools/course.py exercises` generates.
-Student notebooks run only up to the cell that must fail, to keep the suite fast.
+Answers tried against every check, and student notebooks run to the end: tests/test_answers.py.
 """
 import sys
 from pathlib import Path
@@ -41,15 +41,6 @@ def failing_cell(nb, stop):
                     return i, out.ename
         raise
     return None
-
-
-def planted_answers():
-    """(notebook path, exercise cell index) for every exercise with a planted wrong answer."""
-    return [(path, i) for path in PATHS for i in course.exercise_cells(read(path))
-            if "wrong" in read(path).cells[i].metadata.get("course", {})]
-
-
-PLANTED = planted_answers()
 
 
 # --- the generator ----------------------------------------------------------------------
@@ -123,9 +114,7 @@ def test_every_notebook_has_graded_exercises(path):
     for i in code:
         check = nb.cells[course.check_cell(nb, i)].source
         assert "assert" in check, f"{path.name}: the cell after exercise cell {i} checks nothing"
-    assert any(i in code for _, i in PLANTED if _ == path), (
-        f"{path.name}: no exercise carries a planted wrong answer "
-        "(metadata {'course': {'wrong': '<code>'}} on an exercise cell)")
+
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
@@ -138,11 +127,9 @@ def test_student_notebook_as_generated_fails_at_its_first_exercise(path):
     assert error == "NotImplementedError" and where in (first, check), (where, error)
 
 
-@pytest.mark.parametrize("path, exercise", PLANTED,
-                         ids=[f"{p.name}-cell{i}" for p, i in PLANTED])
-def test_planted_wrong_answer_fails_at_its_exercise_check(path, exercise):
-    nb = read(path)
-    cell = nb.cells[exercise]
-    cell.source = course.plant(cell.source, cell.metadata["course"]["wrong"])
-    check = course.check_cell(nb, exercise)
-    assert failing_cell(nb, check) == (check, "AssertionError")
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_sources_carry_no_metadata_but_nbgraders(path):
+    extra = {(i, key) for i, c in enumerate(read(path).cells) for key in c.metadata
+             if key not in ("nbgrader", "tags", "editable", "deletable", "jp-MarkdownHeadingCollapsed")}
+    assert not extra, (f"{path.name}: cell metadata {sorted(extra)}; answers to try belong in "
+                       f"tests/answers/{path.stem}.py, never in a notebook a student receives")

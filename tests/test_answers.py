@@ -1,0 +1,143 @@
+"""Every exercise is graded right: the answer bank's answers get the verdicts their labels say.
+
+For each notebook, its student version (notebooks/exercises/) runs once, from its own folder,
+with every stub filled by the solution (tests/grading.py explains how each answer is then
+graded as if in its own fresh kernel). The tests below read that one run:
+
+* the student notebook, solved, runs to the end from notebooks/exercises/;
+* every "right" answer in tests/answers/<notebook>.py passes its exercise's check, and every
+  "wrong" one fails it (the check cell raises);
+* a wrong answer costs only its own check: with the first wrong answer of an exercise
+  planted, the rest of the notebook runs and no other check fails;
+* every check survives re-running: each exercise and its check run twice in a row, and once
+  more from the last exercise to the first after the whole notebook ran;
+* every code exercise has at least 3 wrong and 2 right answers in the bank.
+"""
+import functools
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "tests"))
+import course    # noqa: E402
+import grading   # noqa: E402
+
+PATHS = course.solution_paths()
+IDS = [p.name for p in PATHS]
+MIN_WRONG, MIN_RIGHT = 3, 2
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def exercises(path):
+    """[(k, exercise cell index, check cell index)] of the solution notebook at path."""
+    nb = read(path)
+    return [(k, i, course.check_cell(nb, i)) for k, i in enumerate(course.exercise_cells(nb), 1)]
+
+
+def plan(path):
+    """The code cells to run (the student notebook, solved) and the trials, for one notebook."""
+    solution, student = read(path), read(course.EXERCISES / path.name)
+    code = [i for i, c in enumerate(student.cells) if c.cell_type == "code"]
+    position = {i: n for n, i in enumerate(code)}
+    exercise_of = {i: k for k, i, _ in exercises(path)}
+    cells = [solution.cells[i].source if i in exercise_of else student.cells[i].source for i in code]
+    bank = grading.load_bank(path.stem)
+    trials, rerun = [], []
+    for k, i, c in exercises(path):
+        ex, check = solution.cells[i].source, solution.cells[c].source
+        answers = bank.get(k, {})
+        for kind in ("right", "wrong"):
+            for label, answer in answers.get(kind, {}).items():
+                trials.append({"id": f"{k}:{kind}:{label}", "at": position[i],
+                               "cells": [("exercise", course.plant(ex, answer)), ("check", check)]})
+        wrong = list(answers.get("wrong", {}).values())
+        if wrong:
+            rest = [(j, student.cells[j].source if j not in exercise_of else solution.cells[j].source)
+                    for j in code if j > i]
+            trials.append({"id": f"{k}:isolated", "at": position[i],
+                           "cells": [(i, course.plant(ex, wrong[0]))] + rest})
+        trials.append({"id": f"{k}:twice", "at": position[i],
+                       "cells": [("exercise", ex), ("exercise", ex), ("check", check), ("check", check)]})
+        rerun = [(f"exercise {k}", ex), (f"check {k}", check), (f"check {k}", check)] + rerun
+    trials.append({"id": "rerun", "at": len(cells), "cells": rerun})
+    return cells, trials
+
+
+@functools.lru_cache(maxsize=None)
+def graded(path):
+    """The driver's report for the notebook at path (run once per test session)."""
+    cells, trials = plan(path)
+    return grading.run_notebook(cells, trials, cwd=course.EXERCISES)
+
+
+def errors(results):
+    return [(label, error, message) for label, error, message in results if error is not None]
+
+
+def answer_cases():
+    cases = []
+    for path in PATHS:
+        bank = grading.load_bank(path.stem)
+        for k, _, _ in exercises(path):
+            for kind in ("right", "wrong"):
+                for label in bank.get(k, {}).get(kind, {}):
+                    cases.append(pytest.param(path, k, kind, label, id=f"{path.stem[:2]}-{k}-{kind}-{label}"))
+    return cases
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_the_bank_covers_every_exercise(path):
+    bank = grading.load_bank(path.stem)
+    numbers = [k for k, _, _ in exercises(path)]
+    assert sorted(bank) == numbers, f"{path.stem}: bank exercises {sorted(bank)}, notebook's {numbers}"
+    for k in numbers:
+        n_wrong, n_right = len(bank[k].get("wrong", {})), len(bank[k].get("right", {}))
+        assert n_wrong >= MIN_WRONG and n_right >= MIN_RIGHT, (
+            f"{path.stem} exercise {k}: {n_wrong} wrong and {n_right} right answers in "
+            f"tests/answers/{path.stem}.py; it needs {MIN_WRONG} and {MIN_RIGHT}")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_the_solved_student_notebook_runs_to_the_end_from_its_own_folder(path):
+    assert not errors(graded(path)["main"]), errors(graded(path)["main"])
+
+
+@pytest.mark.parametrize("path, k, kind, label", answer_cases())
+def test_each_answer_gets_its_verdict(path, k, kind, label):
+    results = graded(path)[f"{k}:{kind}:{label}"]
+    (_, ex_error, ex_message), (_, check_error, check_message) = results
+    if kind == "right":
+        assert ex_error is None and check_error is None, (
+            f"a right answer failed: {results}")
+    else:
+        assert check_error is not None, f"a wrong answer passed the check of exercise {k}"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_a_wrong_answer_costs_only_its_own_check(path):
+    checks = {c: k for k, _, c in exercises(path)}
+    report = graded(path)
+    for k, i, c in exercises(path):
+        if f"{k}:isolated" not in report:
+            continue
+        failed = {label for label, error, _ in report[f"{k}:isolated"] if error is not None}
+        assert c in failed, f"exercise {k}'s first wrong answer passed its check"
+        others = sorted(checks[j] for j in failed & set(checks) if j != c)
+        assert not others, (f"exercise {k}'s first wrong answer also fails the checks of exercises "
+                            f"{others}: one mistake must cost one exercise")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_every_check_survives_rerunning(path):
+    report = graded(path)
+    for k, _, _ in exercises(path):
+        assert not errors(report[f"{k}:twice"]), (f"exercise {k} run twice, then its check twice: "
+                                                  f"{errors(report[f'{k}:twice'])}")
+    assert not errors(report["rerun"]), f"re-running exercises last to first: {errors(report['rerun'])}"
