@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-r"""The README's table of VAE against HierarchicalVAE runs, from their run folders.
+r"""The table in docs/results.md of VAE against HierarchicalVAE runs, from their run folders.
 
     python benchmarks/hvae_table.py --data-dir ../shared/data/mnist runs/h11/vae-s0 runs/h11/hvae-s0 ...
 

@@ -238,7 +238,7 @@ def _gaussian_head(s):
 
     Frey Face defaults to Kingma & Welling's decoder: sigmoid means in (0, 1) and, for a
     learned variance, sigma bounded to [0.01, 1] (which kept sigma sane and gave the best
-    test ELBO; see the README's Frey Face results).
+    test ELBO; see docs/results.md, "Frey Face").
     """
     if s["sigma_max"] is not None and s["sigma_min"] is None:
         raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")

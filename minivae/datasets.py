@@ -456,6 +456,6 @@ def fixed_binarization(x, seed=TEST_BINARIZATION_SEED):
 
     Equal to ``binarize(x, np.random.default_rng(seed))``. The default seed,
     ``TEST_BINARIZATION_SEED`` (12345), is the one the command line, the figures and the
-    README's numbers use.
+    numbers in docs/results.md use.
     """
     return binarize(x, np.random.default_rng(seed))

@@ -1,5 +1,5 @@
 r"""A hierarchical VAE with top-down inference (Ladder VAE, Sonderby et al. 2016; NVAE, Vahdat
-& Kautz 2021): L stochastic levels z_1 (next to x), ..., z_L (the top).
+& Kautz 2020): L stochastic levels z_1 (next to x), ..., z_L (the top).
 
 Generative model, top down (levels listed bottom first, as in ``latent_dims``):
 
@@ -12,7 +12,7 @@ The decoder reading every level is NVAE's structure (there the decoder's top-dow
 carries each level's sample down to x): the upper levels reach x directly as well as
 through the prior of the levels below. ``decoder_reads="z1"`` gives the Markov chain
 p(x | z_1) instead (the Ladder VAE's and Burda et al.'s generative model), where an upper
-level matters only through p(z_1 | z_2). README, "One level against two": on full MNIST
+level matters only through p(z_1 | z_2). docs/results.md, "One level against two": on full MNIST
 both beat a single-level VAE of their size after 50 epochs, the first by about one nat more
 than the second; after 5 epochs the first is level with the VAE and the second behind it.
 

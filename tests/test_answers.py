@@ -11,7 +11,8 @@ graded as if in its own fresh kernel). The tests below read that one run:
   planted, the rest of the notebook runs and no other check fails;
 * every check survives re-running: each exercise and its check run twice in a row, and once
   more from the last exercise to the first after the whole notebook ran;
-* every code exercise has at least 3 wrong and 2 right answers in the bank.
+* every code exercise has at least 3 wrong and 2 right answers in the bank, and the table
+  of them in docs/course.md is the bank's (`python tools/course.py bank` prints it).
 """
 import functools
 import sys
@@ -102,6 +103,12 @@ def test_the_bank_covers_every_exercise(path):
         assert n_wrong >= MIN_WRONG and n_right >= MIN_RIGHT, (
             f"{path.stem} exercise {k}: {n_wrong} wrong and {n_right} right answers in "
             f"tests/answers/{path.stem}.py; it needs {MIN_WRONG} and {MIN_RIGHT}")
+
+
+def test_the_instructors_page_shows_the_bank_as_it_is():
+    page = (ROOT / "docs" / "course.md").read_text(encoding="utf-8")
+    assert course.bank_table() in page, (
+        "docs/course.md's table of the answer bank is stale: paste `python tools/course.py bank` into it")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)

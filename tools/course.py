@@ -4,6 +4,7 @@ r"""The course around the notebooks: student versions, and executed copies to br
     python tools/course.py publish     # notebooks/NN_*.ipynb -> notebooks/published/NN_*.ipynb, executed
     python tools/course.py all         # both
     python tools/course.py tag         # (authors) nbgrader's cell metadata, after adding an exercise
+    python tools/course.py bank        # the answer bank's table, as docs/course.md shows it
 
 The notebooks in notebooks/ are the *solution* versions. An exercise is written inside
 nbgrader's markers, so an instructor can also hand the sources to nbgrader directly:
@@ -13,16 +14,16 @@ nbgrader's markers, so an instructor can also hand the sources to nbgrader direc
     ### END SOLUTION                          the BEGIN line; the lines outside stay)
 
 In a markdown cell the text between the markers becomes `YOUR ANSWER HERE`. The code cell
-right after an exercise is its check: the asserts that grade it. A planted wrong answer for
-the grading tests (tests/test_course.py) lives in the exercise cell's metadata,
-``metadata["course"]["wrong"]``: the text that replaces the solution region.
+right after an exercise is its check: the asserts that grade it. The answers tried against
+each check, right and wrong, live in tests/answers/ (tests/test_answers.py runs them), never
+in a notebook.
 
 `tag` writes nbgrader's cell metadata (solution cells, graded check cells with 1 point,
 written answers graded by hand) into the sources, so nbgrader accepts them as they are;
 tests/test_course.py fails when a notebook's tags are missing or out of date.
 
-Student versions are generated, never edited: outputs stripped, the planted wrong answer
-removed. Every notebooks/[0-9]*.ipynb is picked up, so new notebooks need no registration.
+Student versions are generated, never edited: outputs stripped, cell metadata other than
+nbgrader's dropped. Every notebooks/[0-9]*.ipynb is picked up, so new notebooks need no registration.
 
 `publish` executes each solution notebook in a fresh kernel (from notebooks/, with
 PYTHONPATH pointing at this checkout and matplotlib's non-GUI backend) and writes the
@@ -184,6 +185,20 @@ def exercises():
         print(f"removed {name}: no solution notebook of that name")
 
 
+def bank_table():
+    """The answer bank as a markdown table: one row per code exercise, its right and wrong answers."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import grading
+    rows = ["| exercise | right answers (must pass) | wrong answers (must fail) |", "|---|---|---|"]
+    for path in solution_paths():
+        bank = grading.load_bank(path.stem)
+        for k in sorted(bank):
+            right, wrong = bank[k].get("right", {}), bank[k].get("wrong", {})
+            rows.append(f"| `{path.stem[:2]}-exercise-{k}` | {len(right)}: {', '.join(right)} "
+                        f"| {len(wrong)}: {', '.join(wrong)} |")
+    return "\n".join(rows) + "\n"
+
+
 def execute(nb, timeout=300):
     """Run nb in a fresh python3 kernel from notebooks/, as the tests do; returns nb, filled."""
     from nbclient import NotebookClient
@@ -246,6 +261,7 @@ def main(argv=None):
     pub = sub.add_parser("publish", help="execute the notebooks into notebooks/published/")
     pub.add_argument("notebooks", nargs="*", help="only these (file names or their beginnings: 05)")
     sub.add_parser("all", help="exercises, then publish")
+    sub.add_parser("bank", help="print the answer bank's table (docs/course.md shows it)")
     args = parser.parse_args(argv)
     if args.command == "tag":
         tag()
@@ -255,7 +271,13 @@ def main(argv=None):
         publish(args.notebooks)
     if args.command == "all":
         publish()
+    if args.command == "bank":
+        print(bank_table(), end="")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:              # `python tools/course.py bank | head`: the reader left
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
