@@ -26,6 +26,7 @@ from . import checkpoint
 from .atomic import atomic_file
 from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
+from .progress import Progress, seconds_text, wanted
 
 TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
 IMAGE_SHAPES = {"mnist-subset": (1, 28, 28), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28),
@@ -43,11 +44,21 @@ RECIPES = {"burda2016": dict(dataset="mnist", model="vae", arch="mlp", likelihoo
                              hidden=[200, 200], latent_dim=50, activation="tanh", binarize="dynamic",
                              batch_size=20, adam_eps=1e-4, schedule_stages=8)}
 # What --resume may change: the rest belongs to the run being continued.
-RESUME_OPTIONS = {"epochs", "data_dir", "quiet", "no_figures", "resume"}
+RESUME_OPTIONS = {"epochs", "data_dir", "quiet", "progress", "no_figures", "resume"}
 RUN_FILES = ("checkpoint.npz", "history.json")
 LOCK = ".minivae.lock"
 MAX_SAMPLES = 1024                  # a 32 x 32 grid; more is not a readable picture
 MAX_IW_SAMPLES = 1_000_000
+MAX_EPOCHS = 100_000                # 30 times Burda et al.'s 3,280-epoch schedule
+FIGURES_OUT = "runs/figures"
+DATA_DIR_HELP = ("the folder with the IDX files of mnist / fashion-mnist (default: $MINIVAE_DATA, "
+                 "else ~/.cache/minivae; missing files are downloaded)")
+
+
+def _progress_options(parser, what):
+    parser.add_argument("--quiet", action="store_true", help=f"no {what} (default: shown on a terminal)")
+    parser.add_argument("--progress", action="store_true",
+                        help=f"show {what} even when stderr is not a terminal (default: only on a terminal)")
 
 
 def _parser():
@@ -100,40 +111,58 @@ def _parser():
                         "Bernoulli VAE, none otherwise)")
     t.add_argument("--seed", type=int, help="default: 0")
     t.add_argument("--recipe", choices=sorted(RECIPES),
-                   help="a published setup; options given explicitly override it. burda2016: "
+                   help="a published setup; options given explicitly override it (default: none). burda2016: "
                         "784-200-200-50 tanh VAE on MNIST, batch 20, Adam eps 1e-4, 3^i epochs at "
                         "lr 0.001*10^(-i/7), i=0..7 (3,280 epochs)")
     t.add_argument("--schedule-stages", type=int, metavar="S",
                    help="with --recipe burda2016: run only stages i=0..S-1 (default 8; 4 gives 40 epochs)")
     t.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN (or checkpoint "
-                   "file RUN) where it stopped; only --epochs, --data-dir, --quiet, --no-figures may be given")
-    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
-    t.add_argument("--data-dir", default=None, help="folder with IDX files (else $MINIVAE_DATA, else a cache)")
-    t.add_argument("--out", default=None, help="output folder (default runs/DATASET-MODEL)")
-    t.add_argument("--no-figures", action="store_true")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+                   "file RUN) where it stopped; only --epochs, --data-dir, --quiet, --progress, --no-figures "
+                   "may be given (default: a new run)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run already in --out (default: refuse)")
+    t.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    t.add_argument("--out", default=None, metavar="DIR", help="the run folder (default: runs/DATASET-MODEL)")
+    t.add_argument("--no-figures", action="store_true",
+                   help="do not draw the run's figures at the end (default: draw them)")
+    _progress_options(t, "the progress bar")
 
     e = sub.add_parser("evaluate", help="test negative ELBO, its parts, and an importance-weighted log p(x)")
     e.add_argument("checkpoint", help="a checkpoint file or a run folder")
-    e.add_argument("--iw-samples", type=int, default=0, metavar="K", help="importance samples (0: skip)")
-    e.add_argument("--n-examples", type=int, default=None, help="use only the first N test examples")
+    e.add_argument("--iw-samples", type=int, default=0, metavar="K",
+                   help=f"importance samples per example for log p(x), 0 to {MAX_IW_SAMPLES:,} (default: 0, skip it)")
+    e.add_argument("--n-examples", type=int, default=None, metavar="N",
+                   help="use only the first N test examples (default: all of them)")
     e.add_argument("--dataset", choices=DATASETS, default=None, help="default: the one it was trained on")
-    e.add_argument("--data-dir", default=None)
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--json", action="store_true", help="machine-readable output (strict JSON)")
+    e.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    e.add_argument("--seed", type=int, default=0, help="seeds the noise draws (default: 0)")
+    e.add_argument("--json", action="store_true",
+                   help="print the result as strict JSON instead of a table (default: a table)")
+    e.add_argument("--out", default=None, metavar="FILE.json",
+                   help="also write the JSON result to this file (default: none)")
+    e.add_argument("--overwrite", action="store_true", help="replace --out if it exists (default: refuse)")
+    _progress_options(e, "the importance sampling's progress")
 
     s = sub.add_parser("sample", help="draw samples z ~ N(0, I) and decode them into a PNG grid")
     s.add_argument("checkpoint", help="a checkpoint file or a run folder")
-    s.add_argument("--n", type=int, default=64, help=f"how many (1 to {MAX_SAMPLES})")
-    s.add_argument("--out", default="samples.png")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=int, default=64, help=f"how many, 1 to {MAX_SAMPLES} (default: 64)")
+    s.add_argument("--out", default=None, metavar="FILE.png",
+                   help="the picture (default: samples-nN-seedS.png in the checkpoint's folder)")
+    s.add_argument("--overwrite", action="store_true", help="replace --out if it exists (default: refuse)")
+    s.add_argument("--seed", type=int, default=0, help="seeds the codes z ~ N(0, I) (default: 0)")
 
-    f = sub.add_parser("figures", help="regenerate every figure in figures/")
-    f.add_argument("--out", default="figures")
-    f.add_argument("--dataset", choices=["mnist-subset", "mnist"], default="mnist-subset")
-    f.add_argument("--data-dir", default=None)
-    f.add_argument("--epochs", type=int, default=None, help="epochs per model (default: sized to the dataset)")
-    f.add_argument("--seed", type=int, default=0)
+    f = sub.add_parser("figures", help="train the small models the README's figures need and draw them all")
+    f.add_argument("--out", default=FIGURES_OUT, metavar="DIR",
+                   help=f"the folder to write them in (default: {FIGURES_OUT}; the README's own: "
+                        "--out figures --overwrite)")
+    f.add_argument("--overwrite", action="store_true",
+                   help="replace figures already in --out (default: refuse)")
+    f.add_argument("--dataset", choices=["mnist-subset", "mnist"], default="mnist-subset",
+                   help="default: mnist-subset (embedded, no download)")
+    f.add_argument("--data-dir", default=None, metavar="DIR", help=DATA_DIR_HELP)
+    f.add_argument("--epochs", type=int, default=None,
+                   help="epochs per model, 1 to 1000 (default: 20 on mnist-subset, 10 on mnist)")
+    f.add_argument("--seed", type=int, default=0, help="seeds every model and picture (default: 0)")
+    _progress_options(f, "the progress line")
     return p
 
 
@@ -187,7 +216,7 @@ def _settings(a):
                              "decoder's sizes with --hidden")
     if s["decoder_hidden"] is not None:
         _at_least("decoder_hidden", s["decoder_hidden"])
-    _at_least("epochs", s["epochs"])
+    _at_least("epochs", s["epochs"], 1, MAX_EPOCHS)
     _at_least("seed", s["seed"], 0)
     _at_least("schedule_stages", s["schedule_stages"], 1, 12)
     if min(s["hidden"]) < 1 or min(s["channels"]) < 1:
@@ -391,15 +420,19 @@ def cmd_train(a):
                        if k not in RESUME_OPTIONS and k != "command" and v not in (None, False))
         if given:
             raise InputError(f"--resume continues a run with its own settings; {', '.join(given)} cannot be "
-                             "given with it (only --epochs, --data-dir, --quiet, --no-figures)")
-        _at_least("epochs", a.epochs)
+                             "given with it (only --epochs, --data-dir, --quiet, --progress, --no-figures)")
+        _at_least("epochs", a.epochs, 1, MAX_EPOCHS)
         ckpt = _checkpoint_path(a.resume)
         out = ckpt.parent
     else:
         s = _settings(a)
         config = _model_config(s)
         checkpoint.check_config(config)
-        rows = min(s["batch_size"], TRAIN_SIZES[s["dataset"]]) * (s["k"] if s["objective"] == "iwae" else 1)
+        n_train = TRAIN_SIZES[s["dataset"]]
+        if s["batch_size"] > n_train:
+            raise InputError(f"--batch-size {s['batch_size']:,} is larger than the {n_train:,} training images "
+                             f"of {s['dataset']}; give at most {n_train} (one step per epoch on the whole set)")
+        rows = s["batch_size"] * (s["k"] if s["objective"] == "iwae" else 1)
         checkpoint.check_fits_in_memory(config, batch_size=rows, what="the model these options ask for"
                                         + (f" with k = {s['k']} samples per example" if s["objective"] == "iwae" else ""))
         out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
@@ -495,7 +528,7 @@ def _train_locked(a, out, ckpt, fresh):
         history = train(model, data.x_train, x_test, epochs=run["epochs"], batch_size=run["batch_size"],
                         lr=run["lr"], beta=run["beta"], warmup_epochs=run["warmup_epochs"],
                         binarize_data=run["binarize"], rng=rng, optimizer=optimizer,
-                        lr_schedule=run["lr_schedule"], progress=not a.quiet, on_epoch=on_epoch,
+                        lr_schedule=run["lr_schedule"], progress=wanted(a.quiet, a.progress), on_epoch=on_epoch,
                         history=history, objective=run.get("objective", "elbo"), k=run.get("k") or 5)
     except TrainingDiverged as err:
         kept = (f"Saved: the last good checkpoint of this run is {ckpt} (epoch {saved[-1]})." if saved
@@ -504,8 +537,7 @@ def _train_locked(a, out, ckpt, fresh):
     except KeyboardInterrupt:
         where = (f"the last checkpoint of this run is {ckpt} (epoch {saved[-1]}); continue with "
                  f"`python -m minivae train --resume {out}`" if saved else "no epoch finished, nothing was saved")
-        print(f"\nminivae train: interrupted; {where}", file=sys.stderr)
-        raise
+        raise Interrupted(where) from None
     if not history["train_loss"]:
         raise InputError(f"{ckpt} holds no finished epoch")
     if not a.no_figures:
@@ -569,6 +601,7 @@ def cmd_evaluate(a):
     _at_least("iw_samples", a.iw_samples, 0, MAX_IW_SAMPLES)
     _at_least("n_examples", a.n_examples)
     _at_least("seed", a.seed, 0)
+    out = None if a.out is None else _new_file(a.out, ".json", a.overwrite)
     path = _checkpoint_path(a.checkpoint)
     model, history = checkpoint.load(path)
     run = history.get("run", {})
@@ -585,7 +618,11 @@ def cmd_evaluate(a):
     binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind != "ae")
     x = _test_split(data, binarize)
     if a.n_examples is not None:
+        if a.n_examples > len(x):
+            raise InputError(f"--n-examples {a.n_examples:,} is more than the {len(x):,} test examples of "
+                             f"{dataset}; give at most {len(x)}, or leave it out to use them all")
         x = x[:a.n_examples]
+    bar = Progress(f"log p(x), IW-{a.iw_samples}", len(x), "examples", enabled=wanted(a.quiet, a.progress))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if model.kind == "hvae":              # the same draws as negative_elbo, with the KL of every level
             levels = model.elbo_parts(x, seed=a.seed)
@@ -593,7 +630,8 @@ def cmd_evaluate(a):
         else:
             parts = negative_elbo(model, x, seed=a.seed)
         iw = model.log_likelihood if model.kind == "hvae" else lambda *p, **k: log_likelihood(model, *p, **k)
-        ll = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed))) if a.iw_samples else None
+        ll = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed, progress=bar))) if a.iw_samples else None
+        bar.close()
     if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
         raise InputError(f"evaluating {path} on {dataset} gave a non-finite number ({parts.loss}); the model "
                          "overflows on this data")
@@ -609,6 +647,10 @@ def cmd_evaluate(a):
     if model.kind == "hvae":                  # the KL and the active units of every level, bottom first
         result["kl_per_level"] = levels["kl_per_level"]
         result["active_units_per_level"] = [lev["active_units"] for lev in model.latent_diagnostics(x)]
+    if out is not None:
+        with checkpoint.writing(out):
+            with atomic_file(out, "w") as f:
+                f.write(json.dumps(result, allow_nan=False) + "\n")
     if a.json:
         print(json.dumps(result, allow_nan=False))
     elif model.kind != "ae":
@@ -624,7 +666,22 @@ def cmd_evaluate(a):
     else:
         print(f"{dataset} test set, {len(x)} examples, autoencoder:")
         print(f"  reconstruction loss {parts.reconstruction:9.2f}  ({_ae_loss_name(model)})")
+    if out is not None:
+        print(f"wrote {out}", file=sys.stderr)
     return 0
+
+
+def _new_file(name, suffix, overwrite):
+    """The Path of a file a command is about to write: it ends in suffix, is not a folder, and
+    is not replaced without --overwrite."""
+    out = Path(name)
+    if out.suffix.lower() != suffix:
+        raise InputError(f"--out must be a {suffix} file; got {name}")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder; give a file name ending in {suffix}")
+    if out.exists() and not overwrite:
+        raise InputError(f"{out} already exists; pass --overwrite to replace it, or choose another --out")
+    return out
 
 
 def cmd_sample(a):
@@ -632,12 +689,9 @@ def cmd_sample(a):
 
     _at_least("n", a.n, 1, MAX_SAMPLES)
     _at_least("seed", a.seed, 0)
-    out = Path(a.out)
-    if out.suffix.lower() != ".png":
-        raise InputError(f"--out must be a .png file; got {a.out}")
-    if out.is_dir():
-        raise InputError(f"--out {out} is a folder; give a file name ending in .png")
-    model, history = checkpoint.load(_checkpoint_path(a.checkpoint))
+    path = _checkpoint_path(a.checkpoint)
+    out = _new_file(a.out or path.parent / f"samples-n{a.n}-seed{a.seed}.png", ".png", a.overwrite)
+    model, history = checkpoint.load(path)
     if model.kind == "ae":
         raise InputError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
     shape = model.config.get("image_shape") or _guess_image_shape(model.d_in)
@@ -654,13 +708,39 @@ def _guess_image_shape(d):
 
 
 def cmd_figures(a):
-    from .figures import MAX_FIGURE_EPOCHS, make_all_figures
+    from .figures import ALL_FIGURES, MAX_FIGURE_EPOCHS, make_all_figures
     _at_least("epochs", a.epochs, 1, MAX_FIGURE_EPOCHS)
     _at_least("seed", a.seed, 0)
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a folder")
+    there = [name for name in ALL_FIGURES if (out / name).exists()]
+    if there and not a.overwrite:
+        raise InputError(f"{out} already holds {len(there)} of the figures ({', '.join(there[:3])}"
+                         f"{', ...' if len(there) > 3 else ''}); pass --overwrite to replace them, or choose "
+                         "another --out")
     _load_data(a.dataset, a.data_dir)                   # a bad data file: one line, before any training
-    for path in make_all_figures(a.out, dataset=a.dataset, data_dir=a.data_dir, epochs=a.epochs, seed=a.seed):
+    bar = Progress("figures", 1.0, enabled=wanted(a.quiet, a.progress))
+    before = {name: (out / name).stat().st_mtime_ns for name in ALL_FIGURES if (out / name).exists()}
+    try:
+        written = make_all_figures(out, dataset=a.dataset, data_dir=a.data_dir, epochs=a.epochs, seed=a.seed,
+                                   progress=lambda done, total, note: bar.update(done, total, f"next: {note}"))
+    except KeyboardInterrupt:
+        bar.close()
+        new = [name for name in ALL_FIGURES if (out / name).exists()
+               and before.get(name) != (out / name).stat().st_mtime_ns]
+        raise Interrupted(f"wrote {len(new)} of the {len(ALL_FIGURES)} figures into {out}"
+                          + (f" ({', '.join(new)})" if new else "")
+                          + f"; run it again with --overwrite to draw them all") from None
+    bar.close()
+    for path in written:
         print(f"wrote {path}")
+    print(f"{len(written)} figures in {out}, {seconds_text(bar.elapsed())}", file=sys.stderr)
     return 0
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what the command had written and how to go on."""
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "sample": cmd_sample, "figures": cmd_figures}
@@ -684,8 +764,9 @@ def main(argv=None):
             raise
         print(f"minivae {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"minivae {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        said = f"; {stop}" if isinstance(stop, Interrupted) else "; nothing was written"
+        print(f"\nminivae {args.command}: interrupted{said}", file=sys.stderr)
         return 130
     finally:
         if in_main_thread:

@@ -43,6 +43,7 @@ import zlib
 from pathlib import Path
 
 from .atomic import atomic_file, sigterm_raises
+from .progress import Progress, wanted
 from .errors import DownloadError, InputError
 
 MIRROR_ENV = "MINIVAE_MIRROR"
@@ -233,7 +234,7 @@ class TooSlow(Exception):
     """A download that did not finish within its deadline."""
 
 
-def fetch(url, dest, sha256, timeout=TIMEOUT, deadline=DEADLINE):
+def fetch(url, dest, sha256, timeout=TIMEOUT, deadline=DEADLINE, progress=None):
     """Download ``url`` (a .gz file) to ``dest``, atomically, if its content has ``sha256``.
 
     The bytes go to a temporary file beside ``dest`` and are checked as they arrive; the
@@ -246,6 +247,7 @@ def fetch(url, dest, sha256, timeout=TIMEOUT, deadline=DEADLINE):
 
     timeout : float, seconds to wait for a connection or for the next bytes
     deadline : float, seconds the whole file may take
+    progress : None, or a callable progress(bytes so far, total bytes or None) called as they arrive
     """
     dest = Path(dest)
     digest = GzipSha256()
@@ -255,8 +257,14 @@ def fetch(url, dest, sha256, timeout=TIMEOUT, deadline=DEADLINE):
         try:
             with atomic_file(dest, "wb", suffix=".part") as out:
                 with _opener(limit).open(url, timeout=timeout) as response:
+                    size = response.headers.get("Content-Length")
+                    size = int(size) if size and size.isdigit() else None
+                    got_bytes = 0
                     while piece := response.read1(_CHUNK):
                         digest.update(piece)
+                        got_bytes += len(piece)
+                        if progress is not None:
+                            progress(got_bytes, size)
                         try:
                             out.write(piece)
                         except OSError as err:
@@ -416,9 +424,10 @@ def _download_missing(name, dest_dir, mirrors, checksums, timeout, deadline, qui
             url = mirror + fname + ".gz"
             if not quiet:
                 print(f"minivae: downloading {url}", file=sys.stderr)
+            bar = Progress(f"  {fname}.gz", 1, "bytes", enabled=wanted(quiet))
             try:
                 fetch(url, dest_dir / (fname + ".gz"), sha256, timeout=timeout,
-                      deadline=deadline)
+                      deadline=deadline, progress=lambda done, size: bar.update(done, size or done + 1))
                 break
             except urllib.error.HTTPError as err:        # the server answered: mirror is up
                 tried.append((mirror, _describe(err, timeout)))
@@ -431,6 +440,8 @@ def _download_missing(name, dest_dir, mirrors, checksums, timeout, deadline, qui
                                         f"({err.strerror}); choose another with data_dir= / "
                                         "--data-dir or MINIVAE_DATA") from None
                 tried.append((mirror, _describe(err, timeout)))
+            finally:
+                bar.close()                              # end the progress line, done or not
         else:
             failures[fname + ".gz"] = tried
     if failures:

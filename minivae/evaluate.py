@@ -36,7 +36,7 @@ def negative_elbo(model, x, seed=0, batch_size=1000):
     return LossParts(*(float(v) for v in sums / len(x)))
 
 
-def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
+def log_likelihood(model, x, k=1000, seed=0, max_rows=1024, progress=None):
     r"""Importance-weighted estimate of log p(x) for each example, shape (N,), in nats.
 
     log w_s = log p(x|z_s) + log p(z_s) - log q(z_s|x),   z_s = mu + sigma eps_s
@@ -46,6 +46,7 @@ def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
     stays bounded whatever N and k are. The default is also the fast choice: a chunk's
     logits (1000 x 784 float32, 3 MB) stay in cache for the passes of the likelihood,
     which made k = 1000 on MNIST's test set 1.6x faster than chunks of 16384 rows (50 MB).
+    progress : None, or a callable progress(done, total) called with the examples done so far.
     """
     _check_vae(model, "the importance-weighted log-likelihood")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -71,6 +72,8 @@ def log_likelihood(model, x, k=1000, seed=0, max_rows=1024):
             log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)  # log N(z; mu, sigma^2)
             log_w[s0:s0 + s] = log_px_z + log_pz - log_qz
         result[start:start + len(xb)] = logsumexp(log_w, axis=0) - np.log(k)
+        if progress is not None:
+            progress(start + len(xb), len(x))
     return result
 
 

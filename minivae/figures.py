@@ -2,7 +2,8 @@
 
 ``python -m minivae figures`` calls make_all_figures, which trains the few small models
 the pictures need (on the embedded MNIST subset and Frey Face by default, so it runs
-anywhere in a few minutes) and writes every PNG in figures/. ``python -m minivae train``
+anywhere in a few minutes) and writes every PNG into the folder it is given (the
+repository's own figures/ only when asked: ``--out figures --overwrite``). ``python -m minivae train``
 calls run_figures for the model it has just trained.
 """
 from pathlib import Path
@@ -23,6 +24,17 @@ from .vae import VAE
 RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png",
                "levels.png")
 MAX_FIGURE_EPOCHS = 1000
+# Every figure make_all_figures writes, in order ("python -m minivae figures" refuses to
+# replace any of them without --overwrite).
+ALL_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "latent_traversals.png",
+               "ae_vs_vae_samples.png", "conv_vs_mlp_samples.png", "latent_scatter.png", "manifold_mnist.png",
+               "manifold_frey.png", "vae_vs_hvae_samples.png", "hvae_levels.png")
+# make_all_figures' work, step by step, with each step's share of the default run's time
+# (measured: `python -m minivae figures --progress` on the 2-core machine); the progress
+# line extrapolates the time left from these shares.
+FIGURE_STEPS = (("the 784-400-20 VAE", 0.10), ("an autoencoder of its size", 0.08),
+                ("an MLP and a conv VAE", 0.25), ("a VAE with a 2-D latent space", 0.08),
+                ("Frey Face", 0.14), ("a VAE and a hierarchical VAE", 0.30), ("their log p(x)", 0.05))
 
 
 def _save(fig, path):
@@ -51,8 +63,13 @@ def run_figures(model, history, data, x_test, out, rng):
     return [out / name for name in figs]
 
 
-def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epochs=None, seed=0):
-    """Train the models the pictures need and write every figure into out. Returns the paths."""
+def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epochs=None, seed=0,
+                     progress=None):
+    """Train the models the pictures need and write every figure (ALL_FIGURES) into out.
+
+    progress : None, or a callable progress(done, total, note): the share of the work done
+    (FIGURE_STEPS) and what comes next. Returns the paths written, in order.
+    """
     if epochs is not None and not (isinstance(epochs, int) and 1 <= epochs <= MAX_FIGURE_EPOCHS):
         raise InputError(f"epochs must be an integer in [1, {MAX_FIGURE_EPOCHS}] (or None for the "
                          f"default); got {epochs!r}")
@@ -65,6 +82,17 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     x_test = fixed_binarization(data.x_test, TEST_BINARIZATION_SEED)
     written = []
     rng = np.random.default_rng(seed)       # one Generator: every initialisation, batch and picture
+    shares = [share for _, share in FIGURE_STEPS]
+    step = [0]
+
+    def advance():                          # one step of FIGURE_STEPS is done
+        step[0] += 1
+        if progress is not None:
+            following = FIGURE_STEPS[step[0]][0] if step[0] < len(FIGURE_STEPS) else "done"
+            progress(sum(shares[:step[0]]), sum(shares), following)
+
+    if progress is not None:
+        progress(0.0, sum(shares), FIGURE_STEPS[0][0])
 
     def fit(model, x, x_eval, binarize, n_epochs=epochs, **kw):
         return train(model, x, x_eval, epochs=n_epochs, binarize_data=binarize, rng=rng, **kw)
@@ -80,11 +108,13 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     put("reconstructions.png", plots.reconstructions(vae, x_test, shape))
     put("samples.png", plots.prior_samples(vae, rng, shape))
     put("latent_traversals.png", plots.latent_traversals(vae, x_test[0], shape, dims=range(10)))
+    advance()
 
     # A plain autoencoder of the same size: its decoder on random codes is not a generator.
     ae = Autoencoder(d, [400], 20, rng=rng)
     fit(ae, data.x_train, data.x_test, False)
     put("ae_vs_vae_samples.png", plots.ae_vs_vae_samples(ae, vae, rng, shape))
+    advance()
 
     # The blog's convolutional encoder and decoder against the MLP, at equal (few) epochs:
     # the conv VAE costs ~20x the MLP's time per step, so this pair trains for epochs // 4.
@@ -97,12 +127,14 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
         [mlp_short, conv], ["MLP VAE", "conv VAE"], rng, shape,
         title=f"after {short} epochs on {dataset}: test -ELBO {h_mlp['test_loss'][-1]:.1f} (MLP) "
               f"and {h_conv['test_loss'][-1]:.1f} (conv) nats"))
+    advance()
 
     # A 2-D latent space: the scatter of posterior means and Kingma & Welling's Figure 4.
     vae2 = VAE(d, [400], 2, rng=rng)
     fit(vae2, data.x_train, x_test, True)
     put("latent_scatter.png", plots.latent_scatter(vae2, x_test, data.y_test))
     put("manifold_mnist.png", plots.manifold(vae2, shape))
+    advance()
 
     # Frey Face with a Gaussian decoder that learns its variance (K&W's continuous example):
     # sigmoid means (K&W App. C.2) and sigma bounded to [0.01, 1], the command line's defaults.
@@ -112,6 +144,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     fit(vae_frey, frey.x_train, frey.x_test, False, n_epochs=10 * epochs if epochs_given else 300,
         batch_size=100)
     put("manifold_frey.png", plots.manifold(vae_frey, frey.image_shape, n=12))
+    advance()
 
     # The two-level HierarchicalVAE beside a single-level VAE of about the same size (the
     # defaults of benchmarks/compare_hvae.py: 883,828 and 891,944 parameters), the same epochs,
@@ -121,6 +154,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     hvae = HierarchicalVAE(d, latent_dims=(32, 16), hidden=(400, 100), rng=rng)
     fit(vae_kw, data.x_train, None, True)
     fit(hvae, data.x_train, None, True)
+    advance()
     x_iw = x_test[:iw_n]
     log_px = [log_likelihood(vae_kw, x_iw, k=iw_k, seed=seed).mean(),
               hvae.log_likelihood(x_iw, k=iw_k, seed=seed).mean()]
@@ -134,6 +168,8 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     note = ", ".join(f"$z_{l}$ {kl:.2f}" for l, kl in enumerate(kls, start=1))
     put("hvae_levels.png", plots.hierarchy_levels(
         hvae, rng, shape, note=f"KL per level on those {len(x_iw)} test images: {note} nats"))
+    advance()
+    assert [p.name for p in written] == list(ALL_FIGURES)
     return written
 
 

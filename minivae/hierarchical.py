@@ -540,13 +540,14 @@ class HierarchicalVAE:
         return [np.zeros((n, k), self.dtype) for k in self.latent_dims]
 
     # -- evaluation ---------------------------------------------------------------------------
-    def log_likelihood(self, x, k=1000, seed=0, max_rows=1024):
+    def log_likelihood(self, x, k=1000, seed=0, max_rows=1024, progress=None):
         r"""Importance-weighted estimate of log p(x) per example, shape (N,), in nats.
 
         z ~ q(z|x) top down; log w sums the densities of every level:
             log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
             log p(x) ~= logsumexp_s(log w_s) - log k
-        At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood.
+        At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood;
+        progress(done, total), if given, is called with the examples done so far.
         """
         if k < 1:
             raise InputError(f"k (the number of importance samples) must be at least 1; got {k}")
@@ -565,6 +566,8 @@ class HierarchicalVAE:
                 _, _, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng)
                 log_w[s0:s0 + s] = (log_px_z + log_ratio).reshape(s, b)
             result[start:start + b] = logsumexp(log_w, axis=0) - np.log(k)
+            if progress is not None:
+                progress(start + b, len(x))
         return result
 
     def elbo_parts(self, x, seed=0, batch_size=1000):

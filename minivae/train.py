@@ -14,6 +14,7 @@ import numpy as np
 
 from .datasets import binarize
 from .checks import check_batch
+from .progress import seconds_text
 from .errors import InputError, TrainingDiverged
 from .evaluate import negative_elbo
 from .iwae import ImportanceWeighted
@@ -226,11 +227,15 @@ def _diverged(model, optimizer, good, epoch, what):
 
 
 def _progress(epoch, epochs, i, steps, means, seconds, width=24):
-    """One line per epoch, redrawn in place: a bar and the running means of the ELBO's parts."""
+    """One line per epoch, redrawn in place: a bar, the running means of the ELBO's parts, and
+    the time the run has left at this epoch's pace, (steps left in this epoch and the next
+    epochs) x (seconds per step so far)."""
     if i % 20 and i != steps:
         return
     done = int(width * i / steps)
     loss, reconstruction, kl = means
+    left = seconds / i * (steps - i + (epochs - epoch) * steps)
+    left = f", about {seconds_text(left)} left" if left >= 0.5 else ""
     print(f"\repoch {epoch}/{epochs} [{'#' * done}{'.' * (width - done)}] "
-          f"loss {loss:.2f} (rec {reconstruction:.2f}, kl {kl:.2f}) {seconds:.1f}s",
+          f"loss {loss:.2f} (rec {reconstruction:.2f}, kl {kl:.2f}) {seconds:.1f}s{left}   ",
           end="", file=sys.stderr, flush=True)

@@ -35,11 +35,17 @@ def test_make_all_figures_writes_every_figure_and_titles_the_hvae_pair_with_log_
     drawn = {}
     monkeypatch.setattr(figures, "load_dataset", _small)
     monkeypatch.setattr(figures, "_save", lambda fig, path: drawn.setdefault(path.name, fig) and plots.save(fig, path))
-    written = figures.make_all_figures(tmp_path, epochs=1)
+    reports = []
+    written = figures.make_all_figures(tmp_path, epochs=1, progress=lambda *r: reports.append(r))
     names = ["loss_curves.png", "reconstructions.png", "samples.png", "latent_traversals.png",
              "ae_vs_vae_samples.png", "conv_vs_mlp_samples.png", "latent_scatter.png", "manifold_mnist.png",
              "manifold_frey.png", "vae_vs_hvae_samples.png", "hvae_levels.png"]
-    assert [p.name for p in written] == names
+    assert [p.name for p in written] == names == list(figures.ALL_FIGURES)
+    # progress: one report before the work and one after each step, the share done rising to all of it
+    done = [d for d, _, _ in reports]
+    assert len(reports) == len(figures.FIGURE_STEPS) + 1 and done == sorted(done) and done[0] == 0
+    assert done[-1] == pytest.approx(reports[-1][1]) and reports[-1][2] == "done"
+    assert [note for _, _, note in reports[:-1]] == [step for step, _ in figures.FIGURE_STEPS]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)
     pair = drawn["vae_vs_hvae_samples.png"]

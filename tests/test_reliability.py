@@ -313,6 +313,7 @@ def test_sigterm_during_training_leaves_a_resumable_run_and_no_leftovers(tmp_pat
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert err.count("minivae train: interrupted") == 1, err
     assert sorted(x.name for x in out.iterdir()) == ["checkpoint.npz", "history.json"]
     done = len(checkpoint.load(out / "checkpoint.npz")[1]["train_loss"])
     r = _run("train", "--resume", str(out), "--epochs", str(done + 1), "--quiet", "--no-figures")
