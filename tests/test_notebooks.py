@@ -105,8 +105,10 @@ def numbers_agree(a, b):
     return abs(x - y) <= 1.01 * unit + 1e-4 * max(abs(x), abs(y))
 
 
-def published_problems(source, published, fresh=None):
-    """What makes a published copy stale, as a list of one-line messages (empty: fresh)."""
+def published_problems(source, published, fresh=None, values=True):
+    """What makes a published copy stale, as a list of one-line messages (empty: fresh).
+
+    values=False compares how many numbers and figures each cell prints, not their values."""
     if len(source.cells) != len(published.cells):
         return [f"{len(published.cells)} cells published, {len(source.cells)} in the source"]
     problems = []
@@ -123,7 +125,7 @@ def published_problems(source, published, fresh=None):
         old, new = NUMBER.findall(text_of(p)), NUMBER.findall(text_of(f))
         if len(old) != len(new):
             problems.append(f"cell {i}: prints {len(new)} numbers now, {len(old)} published")
-        else:
+        elif values:
             changed = [(a, b) for a, b in zip(old, new) if not numbers_agree(a, b)]
             if changed:
                 problems.append(f"cell {i}: printed numbers changed (published, now): {changed[:3]}")
@@ -144,13 +146,34 @@ def test_published_copy_has_the_sources_cells(path):
     assert not problems, f"{path.name}: {problems[0]}{STALE}"
 
 
+def same_environment_as_published():
+    """True when numpy, scipy and matplotlib are the versions the copies were published with.
+
+    Float32 training runs print other last digits under another numpy (its bundled OpenBLAS
+    and its kernels differ), so under other versions (CI's run with the oldest versions
+    requirements.txt allows) the published numbers are compared by count, not by value."""
+    import json
+    return json.loads(course.PUBLISHED_WITH.read_text()) == course.environment()
+
+
 @pytest.mark.parametrize("path", PATHS, ids=IDS)
 def test_published_numbers_are_what_the_code_prints_now(path):
     published = course.PUBLISHED / path.name
     assert published.exists(), f"{path.name} has no published copy{STALE}"
+    values = same_environment_as_published()
+    if not values:
+        import warnings
+        warnings.warn(f"{path.name}: published with {course.PUBLISHED_WITH.read_text().split()} and run with "
+                      f"{course.environment()}: comparing how many numbers each cell prints, not their values")
     problems = published_problems(nbformat.read(path, as_version=4),
-                                  nbformat.read(published, as_version=4), fresh=executed(path))
+                                  nbformat.read(published, as_version=4), fresh=executed(path), values=values)
     assert not problems, f"{path.name}: {problems}{STALE}"
+
+
+def test_the_published_copies_record_the_versions_that_printed_them():
+    import json
+    recorded = json.loads(course.PUBLISHED_WITH.read_text())
+    assert set(recorded) == {"numpy", "scipy", "matplotlib"}, recorded
 
 
 def test_no_published_copy_without_a_source():
@@ -186,3 +209,10 @@ def test_staleness_check_flags_edited_code():
     source.cells[0].source = "print(2 * ...)"
     assert published_problems(source, published)
     assert np.isfinite(float(NUMBER.findall("x = -1.5e-3")[0]))
+
+
+def test_staleness_check_by_count_still_flags_a_missing_number():
+    source = _printing("std 0.58 0.81")
+    assert published_problems(source, _printing("std 0.58 0.81"), fresh=_printing("std 0.58"), values=False)
+    assert not published_problems(source, _printing("std 0.58 0.81"), fresh=_printing("std 0.60 0.79"),
+                                  values=False)

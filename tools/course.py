@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXERCISES = NOTEBOOKS / "exercises"
 PUBLISHED = NOTEBOOKS / "published"
+PUBLISHED_WITH = PUBLISHED / "environment.json"     # the versions the published numbers come from
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CODE_STUB, ANSWER_STUB = "raise NotImplementedError()", "YOUR ANSWER HERE"
@@ -240,8 +241,17 @@ def published_version(nb):
     return nb
 
 
+def environment():
+    """The versions that decide a notebook's printed digits: {package: version}."""
+    import matplotlib
+    import numpy
+    import scipy
+    return {"numpy": numpy.__version__, "scipy": scipy.__version__, "matplotlib": matplotlib.__version__}
+
+
 def publish(names=None):
-    """Execute every solution notebook (or those named) and write notebooks/published/."""
+    """Execute every solution notebook (or those named) and write notebooks/published/, and
+    the versions that printed them to notebooks/published/environment.json."""
     for path in solution_paths():
         if names and not any(path.name.startswith(n) for n in names):
             continue
@@ -251,6 +261,8 @@ def publish(names=None):
         seconds = time.perf_counter() - start
         write_atomically(published_version(nb), PUBLISHED / path.name)
         print(f"{path.name}: ran in {seconds:.1f} s -> {(PUBLISHED / path.name).relative_to(ROOT)}")
+    import json
+    PUBLISHED_WITH.write_text(json.dumps(environment(), indent=1) + "\n")
 
 
 def main(argv=None):
