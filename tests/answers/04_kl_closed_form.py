@@ -7,22 +7,145 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "mean_of_row_sums": """\
+n = mu.shape[0]
+kl = np.mean(0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1, axis=1))
+dmu = mu / n
+dlog_var = 0.5 * (np.exp(log_var) - 1) / n
+""",
+            "expm1_form": """\
+n = len(mu)
+v = np.exp(log_var)
+kl = 0.5 * np.sum(mu * mu + np.expm1(log_var) - log_var) / n
+dmu = mu / n
+dlog_var = np.expm1(log_var) / (2 * n)
+""",
+            "explicit_loop": """\
+n, L = mu.shape
+kl = 0.0
+dmu = np.zeros_like(mu)
+dlog_var = np.zeros_like(log_var)
+for i in range(n):
+    for j in range(L):
+        v = np.exp(log_var[i, j])
+        kl += 0.5 * (mu[i, j] ** 2 + v - log_var[i, j] - 1) / n
+        dmu[i, j] = mu[i, j] / n
+        dlog_var[i, j] = (v - 1) / (2 * n)
+""",
+            "per_dimension_then_sum": """\
+n = mu.shape[0]
+kl_rows = 0.5 * (mu**2 + np.exp(log_var) - log_var - 1)      # (N, L)
+kl = kl_rows.sum(axis=1).mean()
+dmu, dlog_var = mu / n, (np.exp(log_var) - 1) / 2 / n
+""",
+        },
         "wrong": {
-            "planted": """\
+            "dlog_var_sign": """\
 n = mu.shape[0]
 kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
 dmu = mu / n
 dlog_var = (1 - np.exp(log_var)) / (2 * n)                 # sign error
 """,
+            "sum_over_batch_not_mean": """\
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1)
+dmu = mu
+dlog_var = (np.exp(log_var) - 1) / 2
+""",
+            "mean_over_all_entries": """\
+kl = 0.5 * np.mean(mu**2 + np.exp(log_var) - log_var - 1)   # also averages over the L dimensions
+dmu = mu / mu.size
+dlog_var = (np.exp(log_var) - 1) / (2 * mu.size)
+""",
+            "missing_half": """\
+n = mu.shape[0]
+kl = np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = 2 * mu / n
+dlog_var = (np.exp(log_var) - 1) / n
+""",
+            "log_var_as_log_std": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(2 * log_var) - 2 * log_var - 1) / n
+dmu = mu / n
+dlog_var = (np.exp(2 * log_var) - 1) / n
+""",
+            "gradient_without_1_over_n": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = mu
+dlog_var = (np.exp(log_var) - 1) / 2
+""",
+            "dlog_var_missing_half": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = mu / n
+dlog_var = (np.exp(log_var) - 1) / n
+""",
+            "forgot_minus_one": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var) / n
+dmu = mu / n
+dlog_var = (np.exp(log_var) - 1) / (2 * n)
+""",
+            "dlog_var_w_r_t_v": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = mu / n
+dlog_var = (1 - np.exp(-log_var)) / (2 * n)                # d/dv, not d/dlog v
+""",
         },
     },
     2: {
-        "right": {},
+        "right": {
+            "explicit_inverse": """\
+A = W.T @ W / sigma**2 + beta * np.eye(L2)                  # (L2, L2)
+mu_beta = np.linalg.inv(A) @ (W.T @ r) / sigma**2
+v_beta = beta / (beta + np.sum(W**2, axis=0) / sigma**2)
+""",
+            "ridge_as_least_squares": """\
+A = np.vstack([W / sigma, np.sqrt(beta) * np.eye(L2)])       # (D + L2, L2)
+y = np.concatenate([r / sigma, np.zeros(L2)])
+mu_beta = np.linalg.lstsq(A, y, rcond=None)[0]
+v_beta = 1 / (1 + np.diag(W.T @ W) / (beta * sigma**2))
+""",
+            "scaled_by_sigma2": """\
+mu_beta = np.linalg.solve(W.T @ W + beta * sigma**2 * np.eye(L2), W.T @ r)
+v_beta = beta * sigma**2 / (beta * sigma**2 + (W * W).sum(axis=0))
+""",
+        },
         "wrong": {
-            "planted": """\
+            "beta_missing_in_numerator": """\
 mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
 v_beta = 1 / (beta + np.sum(W * W, axis=0) / sigma**2)          # beta missing in the numerator
+""",
+            "beta_ignored_posterior": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + np.eye(L2), W.T @ r / sigma**2)   # the beta = 1 answer
+v_beta = 1 / (1 + np.sum(W * W, axis=0) / sigma**2)
+""",
+            "sigma2_left_out": """\
+mu_beta = np.linalg.solve(W.T @ W + beta * np.eye(L2), W.T @ r)
+v_beta = beta / (beta + np.sum(W * W, axis=0))
+""",
+            "diagonal_of_WtW_only": """\
+norms = np.sum(W * W, axis=0)                                   # ignores W^T W's off-diagonal
+mu_beta = (W.T @ r / sigma**2) / (norms / sigma**2 + beta)
+v_beta = beta / (beta + norms / sigma**2)
+""",
+            "x_instead_of_r": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ x[0] / sigma**2)   # forgot b
+v_beta = beta / (beta + np.sum(W * W, axis=0) / sigma**2)
+""",
+            "beta_inverted": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + np.eye(L2) / beta, W.T @ r / sigma**2)
+v_beta = (1 / beta) / (1 / beta + np.sum(W * W, axis=0) / sigma**2)
+""",
+            "standard_deviation_not_variance": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
+v_beta = np.sqrt(beta / (beta + np.sum(W * W, axis=0) / sigma**2))
+""",
+            "row_norms_wrong_axis": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
+v_beta = beta / (beta + np.sum(W * W, axis=1) / sigma**2)       # (D,): norms of the rows
 """,
         },
     },

@@ -7,18 +7,121 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "cbrt": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_star = np.cbrt(3 * u * t / ((6 * t**2 - 2) * (1 - t**2)))
+""",
+            "epsneg_and_sech": """\
+u = np.finfo(np.float64).epsneg                      # = eps / 2 for float64
+sech2 = 1 / np.cosh(x0) ** 2                         # 1 - tanh^2
+f3 = (6 * np.tanh(x0) ** 2 - 2) * sech2
+h_star = float((3 * u * abs(np.tanh(x0)) / abs(f3)) ** (1 / 3))
+""",
+            "two_to_the_minus_53": """\
+u = 2.0 ** -53
+f0 = np.tanh(0.7)
+f3 = -2 * (1 - f0**2) * (1 - 3 * f0**2)              # the same polynomial, expanded differently
+h_star = (3 * u * abs(f0) / abs(f3)) ** (1 / 3)
+""",
+        },
         "wrong": {
-            "planted": """\
+            "sqrt_rule_of_forward_differences": """\
 u = np.finfo(np.float64).eps / 2
 h_star = np.sqrt(u)                                  # the forward difference's rule, not the central one's
+""",
+            "measured_h_not_the_formula": """\
+h_star = h64                                         # the grid's best h, not the prediction
+""",
+            "u_cube_root_unscaled": """\
+u = np.finfo(np.float64).eps / 2
+h_star = u ** (1 / 3)                                # the order of magnitude only
+""",
+            "first_derivative_for_the_third": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_star = (3 * u * abs(t) / abs(1 - t**2)) ** (1 / 3)     # |f'| in place of |f'''|
+""",
+            "machine_eps_not_unit_roundoff": """\
+u = np.finfo(np.float64).eps                         # eps, not eps / 2
+t = np.tanh(x0)
+h_star = (3 * u * abs(t) / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)
+""",
+            "factor_3_dropped": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_star = (u * abs(t) / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)
+""",
+            "f_left_out": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_star = (3 * u / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)      # |f| taken as 1
+""",
+            "second_derivative_for_the_third": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_star = (3 * u * abs(t) / abs(-2 * t * (1 - t**2))) ** (1 / 3)     # |f''|
+""",
+            "float32_unit_roundoff": """\
+u = np.finfo(np.float32).eps / 2
+t = np.tanh(x0)
+h_star = (3 * u * abs(t) / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)
 """,
         },
     },
     2: {
-        "right": {},
+        "right": {
+            "restore_by_arithmetic": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    x[i] += h
+    f_plus = f()
+    x[i] -= 2 * h
+    f_minus = f()
+    x[i] += h                                        # back, to within an ulp
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "nditer_multi_index": """\
+grad = np.empty_like(x)
+it = np.nditer(x, flags=["multi_index"])
+for _ in it:
+    i = it.multi_index
+    old = x[i]
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "flat_index": """\
+grad = np.zeros(x.shape)
+for k in range(x.size):
+    old = x.flat[k]
+    x.flat[k] = old + h
+    f_plus = f()
+    x.flat[k] = old - h
+    f_minus = f()
+    x.flat[k] = old
+    grad.flat[k] = (f_plus - f_minus) / (2 * h)
+""",
+            "try_finally": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(*x.shape):
+    old = x[i].copy()
+    try:
+        x[i] = old + h
+        up = f()
+        x[i] = old - h
+        down = f()
+    finally:
+        x[i] = old
+    grad[i] = (up - down) / h / 2
+""",
+        },
         "wrong": {
-            "planted": """\
+            "forward_difference": """\
 grad = np.zeros_like(x)
 f0 = f()
 for i in np.ndindex(x.shape):
@@ -27,16 +130,141 @@ for i in np.ndindex(x.shape):
     grad[i] = (f() - f0) / h                  # a forward difference
     x[i] = old
 """,
+            "not_restored": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    old = x[i]
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()                             # x[i] left at old - h
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "arithmetic_restore_forgotten": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    x[i] += h
+    f_plus = f()
+    x[i] -= 2 * h
+    f_minus = f()                             # the final += h is missing
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "divides_by_h_not_2h": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    old = x[i]
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / h
+""",
+            "sign_flipped": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    old = x[i]
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_minus - f_plus) / (2 * h)
+""",
+            "perturbs_a_copy": """\
+grad = np.zeros_like(x)
+y = x.copy()                                   # f() reads x, not y: it never sees the change
+for i in np.ndindex(y.shape):
+    old = y[i]
+    y[i] = old + h
+    f_plus = f()
+    y[i] = old - h
+    f_minus = f()
+    y[i] = old
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "whole_rows_perturbed": """\
+grad = np.zeros_like(x)
+for i in range(len(x)):                        # x[i] is a row: every entry of it moves at once
+    old = x[i].copy()
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "step_hard_coded": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    old = x[i]
+    x[i] = old + 1e-5                           # ignores the argument h
+    f_plus = f()
+    x[i] = old - 1e-5
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / 2e-5
+""",
         },
     },
     3: {
-        "right": {},
+        "right": {
+            "hstack_then_backward": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.hstack([dmu + dmu_kl, dlog_var + dlog_var_kl]))
+""",
+            "kl_added_after_concatenating": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+dh = np.concatenate([dmu, dlog_var], axis=1) + np.concatenate([dmu_kl, dlog_var_kl], axis=1)
+vae.encoder.backward(dh)
+""",
+            "filled_in_halves": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+dh = np.empty((len(x), 2 * latent))
+dh[:, :latent] = dmu + dmu_kl
+dh[:, latent:] = dlog_var + dlog_var_kl
+vae.encoder.backward(dh)
+""",
+        },
         "wrong": {
-            "planted": """\
+            "forgot_the_kl_gradient": """\
 dz = vae.decoder.backward(dlogits)
 dmu, dlog_var = sampler.backward(dz)
 dh = np.concatenate([dmu, dlog_var], axis=1)        # forgot the KL term's gradient
 vae.encoder.backward(dh)
+""",
+            "kl_gradient_on_mu_only": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dmu + dmu_kl, dlog_var], axis=1))
+""",
+            "halves_swapped": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dlog_var + dlog_var_kl, dmu + dmu_kl], axis=1))
+""",
+            "kl_gradient_subtracted": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dmu - dmu_kl, dlog_var - dlog_var_kl], axis=1))
+""",
+            "sampler_skipped": """\
+dz = vae.decoder.backward(dlogits)
+vae.encoder.backward(np.concatenate([dz + dmu_kl, dz + dlog_var_kl], axis=1))   # dz as both halves
+""",
+            "kl_gradient_times_n": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+n = len(x)
+vae.encoder.backward(np.concatenate([dmu + n * dmu_kl, dlog_var + n * dlog_var_kl], axis=1))
+""",
+            "decoder_backward_by_matrices_only": """\
+dz = dlogits @ vae.params["decoder.2.W"].T @ vae.params["decoder.0.W"].T    # skips the layers' backward
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dmu + dmu_kl, dlog_var + dlog_var_kl], axis=1))
 """,
         },
     },

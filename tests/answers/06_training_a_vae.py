@@ -7,17 +7,138 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "logaddexp": """\
+nll = np.sum(np.logaddexp(0, logits) - x * logits) / logits.shape[0]
+dlogits = (0.5 * (1 + np.tanh(logits / 2)) - x) / logits.shape[0]        # sigmoid via tanh
+""",
+            "minivae_softplus_and_sigmoid": """\
+from minivae.losses import sigmoid, softplus
+n = len(x)
+nll = float(np.mean(np.sum(softplus(logits) - x * logits, axis=1)))
+dlogits = (sigmoid(logits) - x) / n
+""",
+            "stable_where": """\
+n = logits.shape[0]
+with np.errstate(over="ignore"):
+    sp = np.where(logits > 0, logits + np.log1p(np.exp(-logits)), np.log1p(np.exp(logits)))
+    sig = np.where(logits >= 0, 1 / (1 + np.exp(-logits)), np.exp(logits) / (1 + np.exp(logits)))
+nll = (sp - x * logits).sum() / n
+dlogits = (sig - x) / n
+""",
+            "cross_entropy_with_log_sigmoid": """\
+log_p = -(np.maximum(-logits, 0) + np.log1p(np.exp(-np.abs(logits))))        # log sigmoid(l)
+log_1mp = -(np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits))))       # log(1 - sigmoid(l))
+nll = -np.sum(x * log_p + (1 - x) * log_1mp) / len(x)
+dlogits = (np.exp(log_p) - x) / len(x)
+""",
+        },
         "wrong": {
-            "planted": """\
+            "naive_log_sigmoid": """\
 p = 1 / (1 + np.exp(-logits))
 nll = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p)) / len(x)      # overflows for large |logits|
 dlogits = (p - x) / len(x)
 """,
+            "clipped_probabilities": """\
+p = np.clip(1 / (1 + np.exp(-logits)), 1e-7, 1 - 1e-7)               # the Keras way: caps the loss
+nll = -np.sum(x * np.log(p) + (1 - x) * np.log(1 - p)) / len(x)
+dlogits = (p - x) / len(x)
+""",
+            "softplus_overflows": """\
+nll = np.sum(np.log1p(np.exp(logits)) - x * logits) / len(x)          # exp(1000) = inf
+dlogits = (1 / (1 + np.exp(-logits)) - x) / len(x)
+""",
+            "sum_over_batch": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus - x * logits)
+dlogits = 1 / (1 + np.exp(-logits)) - x
+""",
+            "mean_over_pixels_too": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.mean(softplus - x * logits)
+dlogits = (1 / (1 + np.exp(-logits)) - x) / logits.size
+""",
+            "gradient_sign": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus - x * logits) / len(x)
+dlogits = (x - 1 / (1 + np.exp(-logits))) / len(x)
+""",
+            "gradient_without_1_over_n": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus - x * logits) / len(x)
+dlogits = 1 / (1 + np.exp(-logits)) - x
+""",
+            "x_times_logits_added": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus + x * logits) / len(x)
+dlogits = (1 / (1 + np.exp(-logits)) + x) / len(x)
+""",
+            "binary_pixels_only": """\
+softplus = lambda l: np.maximum(l, 0) + np.log1p(np.exp(-np.abs(l)))
+nll = np.sum(np.where(x == 1, softplus(-logits), softplus(logits))) / len(x)   # grey x counted as 0
+dlogits = (1 / (1 + np.exp(-logits)) - (x == 1)) / len(x)
+""",
         },
     },
     2: {
-        "right": {},
-        "wrong": {},
+        "right": {
+            "ddof_1_between": """\
+mean_z = np.mean(mu, axis=0)
+var_z = np.mean(np.exp(log_var), axis=0) + np.var(mu, axis=0, ddof=1)   # 5,000 images as a sample
+""",
+            "second_moment_minus_square": """\
+mean_z = mu.sum(axis=0) / len(mu)
+var_z = np.mean(np.exp(log_var) + mu**2, axis=0) - mean_z**2           # E[z^2] - E[z]^2
+""",
+            "sigma_squared_from_minivae": """\
+sigma = minivae.sigma_from_log_var(log_var)                            # exp(log_var / 2)
+mean_z = np.average(mu, axis=0)
+var_z = np.average(sigma**2, axis=0) + np.average((mu - mean_z) ** 2, axis=0)
+""",
+            "loop_over_dimensions": """\
+mean_z, var_z = np.zeros(mu.shape[1]), np.zeros(mu.shape[1])
+for j in range(mu.shape[1]):
+    mean_z[j] = mu[:, j].mean()
+    var_z[j] = np.exp(log_var[:, j]).mean() + ((mu[:, j] - mean_z[j]) ** 2).mean()
+""",
+        },
+        "wrong": {
+            "between_inputs_only": """\
+mean_z = mu.mean(axis=0)
+var_z = mu.var(axis=0)                                                 # forgot the within part
+""",
+            "within_only": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(log_var).mean(axis=0)                                   # forgot the between part
+""",
+            "sigma_not_squared": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(0.5 * log_var).mean(axis=0) + mu.var(axis=0)
+""",
+            "log_var_used_as_variance": """\
+mean_z = mu.mean(axis=0)
+var_z = log_var.mean(axis=0) + mu.var(axis=0)
+""",
+            "log_var_as_log_std": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(2 * log_var).mean(axis=0) + mu.var(axis=0)
+""",
+            "second_moment_not_centred": """\
+mean_z = mu.mean(axis=0)
+var_z = np.mean(np.exp(log_var) + mu**2, axis=0)                      # E[z^2], the mean not subtracted
+""",
+            "square_of_the_mean_sigma": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(0.5 * log_var).mean(axis=0) ** 2 + mu.var(axis=0)       # (mean sigma)^2, not mean sigma^2
+""",
+            "wrong_axis": """\
+mean_z = mu.mean(axis=1)                                               # (5000,): one per image
+var_z = np.exp(log_var).mean(axis=1) + mu.var(axis=1)
+""",
+            "variances_summed_not_averaged": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(log_var).sum(axis=0) + mu.var(axis=0)
+""",
+        },
     },
 }
