@@ -7,16 +7,118 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "logaddexp_reduce": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return np.logaddexp.reduce(log_each, axis=0) - np.log(3)
+""",
+            "broadcast_formula_with_b": """\
+var = np.exp(toy_log_var[:, 0])                                   # (3,)
+log_each = -0.5 * (np.log(2 * np.pi * var) + (z - toy_mu[:, 0]) ** 2 / var)   # (S, 3)
+return logsumexp(log_each, axis=1, b=1 / 3)
+""",
+            "manual_max_shift": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+m = log_each.max(axis=0)
+return m + np.log(np.mean(np.exp(log_each - m), axis=0))
+""",
+            "loop_logaddexp": """\
+out = np.full(len(z), -np.inf)
+for n in range(3):
+    out = np.logaddexp(out, -gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z))
+return out - np.log(3)
+""",
+        },
         "wrong": {
             "planted": """\
 log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
 return log_each.mean(axis=0)                      # mean of log densities, not log of the mean density
 """,
+            "missing_log_N": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return logsumexp(log_each, axis=0)                # the sum of the densities, not their mean
+""",
+            "plus_log_N": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return logsumexp(log_each, axis=0) + np.log(3)
+""",
+            "exp_then_log": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return np.log(np.mean(np.exp(log_each), axis=0))  # underflows to log(0) = -inf in the tails
+""",
+            "log_var_as_log_std": """\
+sd = np.exp(toy_log_var[:, 0])                    # the classic bug: exp(log_var) taken as sigma
+log_each = -0.5 * np.log(2 * np.pi) - np.log(sd) - 0.5 * (z - toy_mu[:, 0]) ** 2 / sd**2
+return logsumexp(log_each, axis=1) - np.log(3)
+""",
+            "log_divided_by_N": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return logsumexp(log_each, axis=0) / 3            # divided the log by N instead of subtracting log N
+""",
+            "max_instead_of_logsumexp": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return log_each.max(axis=0) - np.log(3)           # the largest component only
+""",
+            "keepdims_shape": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return logsumexp(log_each, axis=0, keepdims=True) - np.log(3)   # shape (1, S), not (S,)
+""",
         },
     },
     2: {
-        "right": {},
-        "wrong": {},
+        "right": {
+            "float64_ddof1": """\
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var(axis=0, ddof=1)  # the sample variance, 1/(N-1)
+""",
+            "float32_var": """\
+mu, _ = model.encode(x)
+return mu.var(axis=0)                             # float32 throughout
+""",
+            "explicit_centering": """\
+mu = model.encode(x)[0].astype(np.float64)
+centred = mu - mu.mean(axis=0)
+return (centred**2).sum(axis=0) / len(mu)
+""",
+            "moments_float32": """\
+mu = model.encode(x)[0]
+return np.mean(mu**2, axis=0) - np.mean(mu, axis=0) ** 2   # E[mu^2] - E[mu]^2, in float32
+""",
+            "np_cov_diagonal": """\
+mu = model.encode(x)[0].astype(np.float64)
+return np.diag(np.cov(mu, rowvar=False))          # np.cov divides by N - 1
+""",
+        },
+        "wrong": {
+            "std_not_var": """\
+mu, _ = model.encode(x)
+return mu.astype(np.float64).std(axis=0)          # the standard deviation, not the variance
+""",
+            "wrong_axis": """\
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var(axis=1)          # a variance per example, (N,)
+""",
+            "second_moment_not_centred": """\
+mu, _ = model.encode(x)
+return np.mean(mu.astype(np.float64) ** 2, axis=0)   # E[mu^2]: forgot to subtract the mean
+""",
+            "variance_of_sampled_z": """\
+mu, log_var = model.encode(x)
+z = mu + np.exp(0.5 * log_var) * np.random.default_rng(0).standard_normal(mu.shape)
+return z.astype(np.float64).var(axis=0)           # adds the posterior's own noise
+""",
+            "variance_of_log_var": """\
+_, log_var = model.encode(x)
+return log_var.astype(np.float64).var(axis=0)     # the wrong output of the encoder
+""",
+            "mean_posterior_variance": """\
+_, log_var = model.encode(x)
+return np.exp(log_var.astype(np.float64)).mean(axis=0)   # E_x[sigma^2], not Var_x(mu)
+""",
+            "one_number_for_all_dims": """\
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var()                # the variance of every entry together
+""",
+        },
     },
 }

@@ -7,16 +7,122 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "library_with_zero_prior_mean": """\
+zeros = np.zeros_like(delta_mu)                   # mu_p drops out, so any mu_p will do
+return kl_diag_gaussians(zeros + delta_mu, log_var_p + delta_log_var, zeros, log_var_p)[0]
+""",
+            "mean_of_row_sums": """\
+per_dim = delta_mu**2 / np.exp(log_var_p) + np.exp(delta_log_var) - delta_log_var - 1
+return float(np.mean(0.5 * np.sum(per_dim, axis=1)))
+""",
+            "explicit_loop": """\
+total = 0.0
+for n in range(delta_mu.shape[0]):
+    for j in range(delta_mu.shape[1]):
+        total += 0.5 * (delta_mu[n, j] ** 2 * np.exp(-log_var_p[n, j]) + np.exp(delta_log_var[n, j])
+                        - delta_log_var[n, j] - 1)
+return total / delta_mu.shape[0]
+""",
+            "expm1_form": """\
+n = len(delta_mu)
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.expm1(delta_log_var) - delta_log_var) / n
+""",
+        },
         "wrong": {
             "planted": """\
 n = delta_mu.shape[0]
 return 0.5 * np.sum(delta_mu**2 + np.exp(delta_log_var) - delta_log_var - 1) / n   # forgot the prior's variance
 """,
+            "sum_not_mean": """\
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1)
+""",
+            "mean_over_all_entries": """\
+return 0.5 * np.mean(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1)
+""",
+            "missing_half": """\
+n = delta_mu.shape[0]
+return np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1) / n
+""",
+            "times_prior_variance": """\
+n = delta_mu.shape[0]
+return 0.5 * np.sum(delta_mu**2 * np.exp(log_var_p) + np.exp(delta_log_var) - delta_log_var - 1) / n
+""",
+            "sign_of_delta_log_var": """\
+n = delta_mu.shape[0]
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) + delta_log_var - 1) / n
+""",
+            "missing_minus_one": """\
+n = delta_mu.shape[0]
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var) / n
+""",
+            "divided_by_posterior_variance": """\
+n = delta_mu.shape[0]
+return 0.5 * np.sum(delta_mu**2 * np.exp(-(log_var_p + delta_log_var)) + np.exp(delta_log_var)
+                    - delta_log_var - 1) / n
+""",
         },
     },
     2: {
-        "right": {},
-        "wrong": {},
+        "right": {
+            "product_over_sum_of_variances": """\
+var_d, var_p = np.exp(log_var_d), np.exp(log_var_p)
+var_q = var_d * var_p / (var_d + var_p)
+return (mu_d * var_p + mu_p * var_d) / (var_d + var_p), np.log(var_q)
+""",
+            "logaddexp_stable": """\
+log_var_q = -np.logaddexp(-log_var_d, -log_var_p)             # log 1/(1/s_d^2 + 1/s_p^2)
+return mu_d * np.exp(log_var_q - log_var_d) + mu_p * np.exp(log_var_q - log_var_p), log_var_q
+""",
+            "sigmoid_gate": """\
+w = 1 / (1 + np.exp(log_var_d - log_var_p))                   # the weight of mu_d, in (0, 1)
+return w * mu_d + (1 - w) * mu_p, log_var_d + np.log(w)
+""",
+            "reciprocal_precisions": """\
+prec_d, prec_p = np.reciprocal(np.exp(log_var_d)), np.reciprocal(np.exp(log_var_p))
+mu_q = (prec_d * mu_d + prec_p * mu_p) / (prec_d + prec_p)
+return mu_q, -np.log(prec_d + prec_p)
+""",
+        },
+        "wrong": {
+            "precisions_summed_over_dims": """\
+precision = np.sum(np.exp(-log_var_d) + np.exp(-log_var_p), axis=1, keepdims=True)   # over the L dims too
+var_q = 1 / precision
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) * var_q
+return mu_q, np.log(var_q) * np.ones_like(mu_d)
+""",
+            "mean_not_normalized": """\
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+return mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p), -np.log(precision)   # forgot * sigma_q^2
+""",
+            "weights_swapped": """\
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+mu_q = (mu_d * np.exp(-log_var_p) + mu_p * np.exp(-log_var_d)) / precision
+return mu_q, -np.log(precision)
+""",
+            "variance_not_log": """\
+var_q = 1 / (np.exp(-log_var_d) + np.exp(-log_var_p))
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) * var_q
+return mu_q, var_q                                            # sigma_q^2, not log sigma_q^2
+""",
+            "log_std_not_log_var": """\
+var_q = 1 / (np.exp(-log_var_d) + np.exp(-log_var_p))
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) * var_q
+return mu_q, 0.5 * np.log(var_q)
+""",
+            "variances_added_as_precisions": """\
+var_q = 1 / (np.exp(log_var_d) + np.exp(log_var_p))           # sign slip: sigma^2 used as precision
+mu_q = (mu_d * np.exp(log_var_d) + mu_p * np.exp(log_var_p)) * var_q
+return mu_q, np.log(var_q)
+""",
+            "plain_average_of_means": """\
+var_q = 1 / (np.exp(-log_var_d) + np.exp(-log_var_p))
+return (mu_d + mu_p) / 2, np.log(var_q)
+""",
+            "log_variances_added": """\
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / (np.exp(-log_var_d) + np.exp(-log_var_p))
+return mu_q, log_var_d + log_var_p                            # multiplied the variances
+""",
+        },
     },
 }

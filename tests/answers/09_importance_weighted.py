@@ -7,15 +7,100 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 
 ANSWERS = {
     1: {
-        "right": {},
+        "right": {
+            "scipy_logsumexp": """\
+return logsumexp(log_w, axis=0) - np.log(log_w.shape[0])
+""",
+            "logsumexp_with_b": """\
+return logsumexp(log_w, axis=0, b=1 / len(log_w))
+""",
+            "logaddexp_reduce": """\
+return np.logaddexp.reduce(log_w, axis=0) - np.log(len(log_w))
+""",
+            "loop_over_columns": """\
+out = np.empty(log_w.shape[1])
+for n in range(log_w.shape[1]):
+    column = log_w[:, n]
+    m = column.max()
+    out[n] = m + np.log(np.sum(np.exp(column - m)) / len(column))
+return out
+""",
+        },
         "wrong": {
             "planted": """\
 return log_w.mean(axis=0)                                   # the average of log w: the ELBO, not L_k
 """,
+            "exp_then_log": """\
+return np.log(np.mean(np.exp(log_w), axis=0))               # underflows at -5000, overflows at +750
+""",
+            "missing_log_k": """\
+return logsumexp(log_w, axis=0)                             # log of the sum, not of the mean
+""",
+            "global_max_shift": """\
+m = log_w.max()                                             # one maximum for all columns
+return m + np.log(np.mean(np.exp(log_w - m), axis=0))
+""",
+            "shift_not_added_back": """\
+m = log_w.max(axis=0)
+return np.log(np.mean(np.exp(log_w - m), axis=0))           # forgot + m
+""",
+            "divides_by_N_not_k": """\
+return logsumexp(log_w, axis=0) - np.log(log_w.shape[1])    # the number of examples, not of samples
+""",
+            "wrong_axis": """\
+return logsumexp(log_w, axis=1) - np.log(log_w.shape[1])    # over the examples
+""",
+            "max_only": """\
+return log_w.max(axis=0)                                    # the best sample alone
+""",
         },
     },
     2: {
-        "right": {},
-        "wrong": {},
+        "right": {
+            "scipy_softmax": """\
+from scipy.special import softmax
+return softmax(log_w, axis=0)
+""",
+            "column_max_shift": """\
+w = np.exp(log_w - log_w.max(axis=0, keepdims=True))
+return w / w.sum(axis=0, keepdims=True)
+""",
+            "logaddexp_reduce": """\
+return np.exp(log_w - np.logaddexp.reduce(log_w, axis=0))
+""",
+            "loop_over_columns": """\
+out = np.empty_like(log_w, dtype=float)
+for n in range(log_w.shape[1]):
+    w = np.exp(log_w[:, n] - log_w[:, n].max())
+    out[:, n] = w / w.sum()
+return out
+""",
+        },
+        "wrong": {
+            "unshifted_exp_then_normalize": """\
+w = np.exp(log_w)                                           # 0 at -5000, inf at +750: 0/0 and inf/inf
+return w / w.sum(axis=0)
+""",
+            "global_max_shift": """\
+w = np.exp(log_w - log_w.max())                             # one maximum: the -5000 column becomes 0/0
+return w / w.sum(axis=0)
+""",
+            "wrong_axis": """\
+w = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+return w / w.sum(axis=1, keepdims=True)                     # normalized over the examples
+""",
+            "not_normalized": """\
+return np.exp(log_w - log_w.max(axis=0))                    # shifted, never divided by the sum
+""",
+            "log_mean_not_log_sum": """\
+return np.exp(log_w - (logsumexp(log_w, axis=0) - np.log(len(log_w))))   # k times w~
+""",
+            "normalized_over_everything": """\
+return np.exp(log_w - logsumexp(log_w))                     # one sum over all examples
+""",
+            "log_of_the_weights": """\
+return log_w - logsumexp(log_w, axis=0)                     # log w~, not w~
+""",
+        },
     },
 }
