@@ -30,11 +30,11 @@ ALL_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "latent_
                "ae_vs_vae_samples.png", "conv_vs_mlp_samples.png", "latent_scatter.png", "manifold_mnist.png",
                "manifold_frey.png", "vae_vs_hvae_samples.png", "hvae_levels.png")
 # make_all_figures' work, step by step, with each step's share of the default run's time
-# (measured: `python -m minivae figures --progress` on the 2-core machine); the progress
-# line extrapolates the time left from these shares.
-FIGURE_STEPS = (("the 784-400-20 VAE", 0.10), ("an autoencoder of its size", 0.08),
-                ("an MLP and a conv VAE", 0.25), ("a VAE with a 2-D latent space", 0.08),
-                ("Frey Face", 0.14), ("a VAE and a hierarchical VAE", 0.30), ("their log p(x)", 0.05))
+# (measured on the 2-core machine: 39, 24, 193, 27, 64, 52 and 7 s of a 405 s run); the
+# progress line extrapolates the time left from these shares.
+FIGURE_STEPS = (("the 784-400-20 VAE", 0.10), ("an autoencoder of its size", 0.06),
+                ("an MLP and a conv VAE", 0.47), ("a VAE with a 2-D latent space", 0.07),
+                ("Frey Face", 0.16), ("a VAE and a hierarchical VAE", 0.12), ("their log p(x)", 0.02))
 
 
 def _save(fig, path):

@@ -89,7 +89,7 @@ def answer_cases():
         for k, _, _ in exercises(path):
             for kind in ("right", "wrong"):
                 for label in bank.get(k, {}).get(kind, {}):
-                    cases.append(pytest.param(path, k, kind, label, id=f"{path.stem[:2]}-{k}-{kind}-{label}"))
+                    cases.append(pytest.param(path, k, kind, label, id=f"{path.stem}-{k}-{kind}-{label}"))
     return cases
 
 
