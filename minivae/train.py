@@ -235,7 +235,7 @@ def _progress(epoch, epochs, i, steps, means, seconds, width=24):
     done = int(width * i / steps)
     loss, reconstruction, kl = means
     left = seconds / i * (steps - i + (epochs - epoch) * steps)
-    left = f", about {seconds_text(left)} left" if left >= 0.5 else ""
+    left = f", about {seconds_text(left)} left" if i < steps or epoch < epochs else ""
     print(f"\repoch {epoch}/{epochs} [{'#' * done}{'.' * (width - done)}] "
           f"loss {loss:.2f} (rec {reconstruction:.2f}, kl {kl:.2f}) {seconds:.1f}s{left}   ",
           end="", file=sys.stderr, flush=True)
