@@ -26,6 +26,11 @@ diff = x_hat - x
 value = np.vdot(diff, diff) / x.shape[0]
 dx_hat = 2 * diff / x.shape[0]
 """,
+            "value_as_a_one_element_array": """\
+diff = x_hat - x
+value = np.sum(diff**2, axis=(0, 1), keepdims=True).reshape(1) / len(x)     # shape (1,)
+dx_hat = diff * (2.0 / len(x))
+""",
             "einsum_in_float64": """\
 diff = (x_hat - x).astype(np.float64)
 value = float(np.einsum("nd,nd->", diff, diff) / len(x))

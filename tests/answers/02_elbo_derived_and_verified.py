@@ -72,6 +72,11 @@ best_gap = 0.5 * np.log(np.prod(np.diag(M)) / np.linalg.det(M))
 best_log_var = -np.log(np.diag(M))[None]
 best_gap = lg.kl_to_posterior(x, mean, best_log_var, W, b, sigma)[0]
 """,
+            "library_gap_kept_as_an_array": """\
+best_log_var = (1 / np.diag(M)).reshape(1, L)
+best_log_var = np.log(best_log_var)
+best_gap = lg.kl_to_posterior(x, mean, best_log_var, W, b, sigma)        # shape (1,)
+""",
             "loop_over_dimensions": """\
 best_log_var = np.zeros((1, L))
 total = 0.0
