@@ -207,6 +207,14 @@ for t, g in [(1, g1), (2, g2)]:
     v = beta2 * v + (1 - beta2) * g**2
     p -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
 """,
+            "squared_gradient_in_the_first_moment": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g**2
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
             "plain_gradient_steps": """\
 p_mine = p - lr * g1 - lr * g2
 """,

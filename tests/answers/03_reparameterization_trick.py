@@ -77,6 +77,9 @@ values = f(z)
 for j in range(z.shape[1]):
     g_mu_score[:, j] = values * (z[:, j] - mu_s[:, j]) / sigma[:, j] ** 2
 """,
+            "with_a_baseline_f_of_mu": """\
+g_mu_score = (f(z) - f(mu))[:, None] * (z - mu_s) / sigma**2     # a control variate: still unbiased
+""",
             "through_eps": """\
 g_mu_score = f(z)[:, None] * ((z - mu_s) / sigma) / sigma          # eps / sigma
 """,
