@@ -6,21 +6,123 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 """
 
 ANSWERS = {
-    1: {
-        "right": {},
+    1: {   # quadratic_loss(x_hat, x) -> (value, dx_hat); checked at rtol 1e-5 (float32 inputs)
+        "right": {
+            "mean_of_row_sums": """\
+value = np.mean(np.sum((x_hat - x) ** 2, axis=1))
+dx_hat = (2 / len(x)) * (x_hat - x)
+""",
+            "explicit_loop_over_examples": """\
+n = x.shape[0]
+value = 0.0
+dx_hat = np.zeros_like(x_hat)
+for i in range(n):
+    d = x_hat[i] - x[i]
+    value += np.sum(d * d) / n
+    dx_hat[i] = 2 * d / n
+""",
+            "vdot_of_flattened_difference": """\
+diff = x_hat - x
+value = np.vdot(diff, diff) / x.shape[0]
+dx_hat = 2 * diff / x.shape[0]
+""",
+            "value_as_a_one_element_array": """\
+diff = x_hat - x
+value = np.sum(diff**2, axis=(0, 1), keepdims=True).reshape(1) / len(x)     # shape (1,)
+dx_hat = diff * (2.0 / len(x))
+""",
+            "einsum_in_float64": """\
+diff = (x_hat - x).astype(np.float64)
+value = float(np.einsum("nd,nd->", diff, diff) / len(x))
+dx_hat = (2 * diff / len(x)).astype(x_hat.dtype)
+""",
+        },
         "wrong": {
-            "planted": """\
+            "mean_over_pixels_too": """\
 value = np.mean((x - x_hat) ** 2)          # mean over pixels too: 784 times too small
 dx_hat = 2 * (x_hat - x) / x.size
 """,
+            "gradient_sign_flipped": """\
+n = x.shape[0]
+value = np.sum((x - x_hat) ** 2) / n
+dx_hat = 2 * (x - x_hat) / n                # d/dx, not d/dx_hat
+""",
+            "gradient_missing_factor_2": """\
+n = x.shape[0]
+value = np.sum((x - x_hat) ** 2) / n
+dx_hat = (x_hat - x) / n
+""",
+            "gradient_not_averaged_over_batch": """\
+n = x.shape[0]
+value = np.sum((x - x_hat) ** 2) / n
+dx_hat = 2 * (x_hat - x)
+""",
+            "value_summed_over_batch": """\
+value = np.sum((x - x_hat) ** 2)            # no 1/N
+dx_hat = 2 * (x_hat - x) / x.shape[0]
+""",
+            "averaged_over_the_wrong_axis": """\
+n = x.shape[1]                              # D, not N
+value = np.sum((x - x_hat) ** 2) / n
+dx_hat = 2 * (x_hat - x) / n
+""",
+            "norm_not_squared": """\
+n = x.shape[0]
+r = np.linalg.norm(x_hat - x, axis=1, keepdims=True)    # (N, 1)
+value = np.sum(r) / n
+dx_hat = (x_hat - x) / (r * n)
+""",
         },
     },
-    2: {
-        "right": {},
+    2: {   # pca_reconstruct(x, L, axes=None) -> (N, 784); training loss vs Eckart-Young at rtol 1e-4
+        "right": {
+            "codes_then_decode": """\
+codes = (x - mean_image) @ axes[:L].T                                  # (N, L)
+return mean_image + codes @ axes[:L]
+""",
+            "projector_matrix": """\
+P = axes[:L].T @ axes[:L]                                              # (784, 784)
+return mean_image + (x - mean_image) @ P
+""",
+            "loop_over_images": """\
+A = axes[:L]
+return np.array([mean_image + A.T @ (A @ (row - mean_image)) for row in x])
+""",
+            "einsum": """\
+A = axes[:L]
+c = np.einsum("nd,ld->nl", x - mean_image, A)
+return np.einsum("nl,ld->nd", c, A) + mean_image
+""",
+        },
         "wrong": {
-            "planted": """\
-V = Vt[:L].T                                                   # forgot to centre
-return x @ V @ V.T
+            "not_centred": """\
+V = Vt[:L].T if axes is None else axes[:L].T
+return x @ V @ V.T                                             # forgot to centre
+""",
+            "mean_not_added_back": """\
+V = axes[:L].T
+return (x - mean_image) @ V @ V.T
+""",
+            "uses_Vt_not_axes": """\
+V = Vt[:L].T                                                   # ignores the axes argument
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "columns_not_rows": """\
+V = axes[:, :L]                                                # the first L columns
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "one_axis_too_many": """\
+V = axes[:L + 1].T
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "one_axis_too_few": """\
+V = axes[:L - 1].T
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "centred_with_the_batch_mean": """\
+V = axes[:L].T
+m_batch = x.mean(axis=0)                                       # not the training mean
+return (x - m_batch) @ V @ V.T + m_batch
 """,
         },
     },

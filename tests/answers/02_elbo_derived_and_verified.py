@@ -6,34 +6,271 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 """
 
 ANSWERS = {
-    1: {
-        "right": {},
+    1: {   # naive_log_px(x, S, rng): bias, spread, unbiased at S = 10,000 (5 SE), finite far away
+        "right": {
+            "normal_method": """\
+z = rng.normal(0.0, 1.0, size=(S, L))
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "shift_by_the_max_by_hand": """\
+ll = lg.log_likelihood(x, rng.standard_normal((S, L)), W, b, sigma)     # (S,)
+top = ll.max()
+return top + np.log(np.mean(np.exp(ll - top)))
+""",
+            "logaddexp_reduce": """\
+z = rng.standard_normal((S, L))
+return np.logaddexp.reduce(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "logsumexp_with_weights": """\
+z = rng.standard_normal((S, L))
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma), b=np.full(S, 1.0 / S))
+""",
+        },
         "wrong": {
-            "planted": """\
+            "mean_of_logs": """\
 z = rng.standard_normal((S, L))
 return np.mean(lg.log_likelihood(x, z, W, b, sigma))          # mean of logs, not log of mean
 """,
-        },
-    },
-    2: {
-        "right": {},
-        "wrong": {
-            "planted": """\
-best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
-best_log_var = np.log(np.diag(M))[None]                       # log M_jj: the precision, not the variance
+            "exp_then_log": """\
+z = rng.standard_normal((S, L))
+return np.log(np.mean(np.exp(lg.log_likelihood(x, z, W, b, sigma))))   # underflows far away
+""",
+            "forgot_minus_log_S": """\
+z = rng.standard_normal((S, L))
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma))
+""",
+            "plus_log_S": """\
+z = rng.standard_normal((S, L))
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) + np.log(S)
+""",
+            "same_seed_every_call": """\
+z = np.random.default_rng(0).standard_normal((S, L))        # the same z at every call
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "samples_from_the_posterior": """\
+z = mean + rng.standard_normal((S, L)) @ np.linalg.cholesky(cov).T   # not the prior
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "prior_density_not_likelihood": """\
+z = rng.standard_normal((S, L))
+return logsumexp(lg.log_prior(z)) - np.log(S)
 """,
         },
     },
-    3: {
-        "right": {},
+    2: {   # best_log_var (1, L) vs -log diag(M) at rtol 1e-9; best_gap vs KL* at rtol 1e-9
+        "right": {
+            "cholesky_log_det": """\
+chol = np.linalg.cholesky(M)
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - 2 * np.sum(np.log(np.diag(chol))))
+best_log_var = np.log(1 / np.diag(M)).reshape(1, -1)
+""",
+            "det_of_the_precision": """\
+best_log_var = -np.log(np.diag(M))[None, :]
+best_gap = 0.5 * np.log(np.prod(np.diag(M)) / np.linalg.det(M))
+""",
+            "library_gap_at_the_optimum": """\
+best_log_var = -np.log(np.diag(M))[None]
+best_gap = lg.kl_to_posterior(x, mean, best_log_var, W, b, sigma)[0]
+""",
+            "library_gap_kept_as_an_array": """\
+best_log_var = (1 / np.diag(M)).reshape(1, L)
+best_log_var = np.log(best_log_var)
+best_gap = lg.kl_to_posterior(x, mean, best_log_var, W, b, sigma)        # shape (1,)
+""",
+            "loop_over_dimensions": """\
+best_log_var = np.zeros((1, L))
+total = 0.0
+for j in range(L):
+    best_log_var[0, j] = -np.log(M[j, j])
+    total += np.log(M[j, j])
+best_gap = 0.5 * (total - np.log(np.linalg.det(M)))
+""",
+        },
         "wrong": {
-            "planted": """\
+            "precision_not_variance": """\
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
+best_log_var = np.log(np.diag(M))[None]                       # log M_jj: the precision, not the variance
+""",
+            "marginal_variances_with_library_gap": """\
+best_log_var = np.log(np.diag(cov))[None]                     # the marginals, not 1 / M_jj
+best_gap = lg.kl_to_posterior(x, mean, best_log_var, W, b, sigma)[0]
+""",
+            "log_det_of_the_diagonal": """\
+best_log_var = -np.log(np.diag(M))[None]
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.sum(np.log(np.diag(M))))   # log det M as the log of its diagonal
+""",
+            "missing_one_half": """\
+best_log_var = -np.log(np.diag(M))[None]
+best_gap = np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1]
+""",
+            "gap_sign_flipped": """\
+best_log_var = -np.log(np.diag(M))[None]
+best_gap = 0.5 * (np.linalg.slogdet(M)[1] - np.sum(np.log(np.diag(M))))
+""",
+            "log_std_not_log_var": """\
+best_log_var = -0.5 * np.log(np.diag(M))[None]                # log s_j, not log s_j^2
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
+""",
+            "slogdet_sign_not_log_det": """\
+best_log_var = -np.log(np.diag(M))[None]
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[0])   # [0] is the sign
+""",
+        },
+    },
+    3: {   # p_mine after two Adam steps vs minivae.Adam at rtol 1e-9
+        "right": {
+            "in_place_on_p": """\
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+p_mine = p                                                    # p itself, stepped in place
+""",
+            "kingmas_efficient_form": """\
+p_mine = p.copy()
+m, v = np.zeros(3), np.zeros(3)
+for t, g in enumerate([g1, g2], start=1):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    eps_t = eps * np.sqrt(1 - beta2**t)                       # the same update, rearranged
+    p_mine = p_mine - lr_t * m / (np.sqrt(v) + eps_t)
+""",
+            "unrolled": """\
+m1, v1 = (1 - beta1) * g1, (1 - beta2) * g1**2
+p1 = p - lr * (m1 / (1 - beta1)) / (np.sqrt(v1 / (1 - beta2)) + eps)
+m2, v2 = beta1 * m1 + (1 - beta1) * g2, beta2 * v1 + (1 - beta2) * g2**2
+p_mine = p1 - lr * (m2 / (1 - beta1**2)) / (np.sqrt(v2 / (1 - beta2**2)) + eps)
+""",
+            "in_place_moments": """\
+p_mine = np.array(p, dtype=float)
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in ((1, g1), (2, g2)):
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * np.square(g)
+    p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
+        },
+        "wrong": {
+            "no_bias_correction": """\
 p_mine = p.copy()
 m, v = np.zeros_like(p), np.zeros_like(p)
 for t, g in [(1, g1), (2, g2)]:
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g**2
     p_mine -= lr * m / (np.sqrt(v) + eps)          # no bias correction
+""",
+            "eps_inside_the_square_root": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t) + eps)
+""",
+            "forgot_eps": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t))
+""",
+            "one_step_only": """\
+m, v = (1 - beta1) * g1, (1 - beta2) * g1**2
+p_mine = p - lr * (m / (1 - beta1)) / (np.sqrt(v / (1 - beta2)) + eps)
+""",
+            "betas_swapped": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta2 * m + (1 - beta2) * g
+    v = beta1 * v + (1 - beta1) * g**2
+    p_mine -= lr * (m / (1 - beta2**t)) / (np.sqrt(v / (1 - beta1**t)) + eps)
+""",
+            "bias_correction_one_step_behind": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**(t + 1))) / (np.sqrt(v / (1 - beta2**(t + 1))) + eps)
+""",
+            "copied_before_stepping_in_place": """\
+p_mine = p.copy()                                             # taken before the steps
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
+            "squared_gradient_in_the_first_moment": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g**2
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
+            "plain_gradient_steps": """\
+p_mine = p - lr * g1 - lr * g2
+""",
+        },
+    },
+    4: {   # one_sample_elbo(...) (S,): log p(x) at the posterior (rtol 1e-10), ELBO on average (4 SE)
+        "right": {
+            "densities_written_out": """\
+log_q = -0.5 * np.sum(np.log(2 * np.pi) + log_var + (z - mu) ** 2 / np.exp(log_var), axis=1)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "eq_3b_rearranged": """\
+log_q = -gaussian_nll_per_example(mu, log_var, z)
+return lg.log_marginal(x, W, b, sigma)[0] - (log_q - lg.log_posterior(z, x, W, b, sigma))
+""",
+            "scipy_norm_logpdf": """\
+from scipy.stats import norm
+log_q = norm.logpdf(z, loc=mu, scale=np.exp(0.5 * log_var)).sum(axis=1)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "loop_over_samples": """\
+out = np.empty(len(z))
+for s in range(len(z)):
+    zs = z[s:s + 1]
+    out[s] = (lg.log_likelihood(x, zs, W, b, sigma)[0] + lg.log_prior(zs)[0]
+              + gaussian_nll_per_example(mu, log_var, zs)[0])
+return out
+""",
+        },
+        "wrong": {
+            "plus_log_q": """\
+log_q = -gaussian_nll_per_example(mu, log_var, z)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) + log_q
+""",
+            "forgot_the_prior": """\
+log_q = -gaussian_nll_per_example(mu, log_var, z)
+return lg.log_likelihood(x, z, W, b, sigma) - log_q
+""",
+            "posterior_in_place_of_q": """\
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - lg.log_posterior(z, x, W, b, sigma)
+""",
+            "log_var_as_log_sigma": """\
+log_q = -gaussian_nll_per_example(mu, 2 * log_var, z)         # exp(log_var) used as sigma
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "batch_mean_of_log_q": """\
+log_q = -np.mean(gaussian_nll_per_example(mu, log_var, z))     # one number for all samples
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "forgot_log_2pi": """\
+log_q = -0.5 * np.sum(log_var + (z - mu) ** 2 / np.exp(log_var), axis=1)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "q_evaluated_at_its_mean": """\
+log_q = -gaussian_nll_per_example(mu, log_var, np.repeat(mu, len(z), axis=0))
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
 """,
         },
     },

@@ -6,20 +6,148 @@ exercise's ### BEGIN SOLUTION ... ### END SOLUTION region.
 """
 
 ANSWERS = {
-    1: {
-        "right": {},
+    1: {   # sampler_backward(dz, eps, log_var) -> (dmu, dlog_var); finite differences at rtol 1e-7
+        "right": {
+            "sigma_from_log_var": """\
+dmu = dz.copy()
+dlog_var = 0.5 * dz * eps * sigma_from_log_var(log_var)
+""",
+            "sqrt_of_the_variance": """\
+sigma = np.sqrt(np.exp(log_var))
+dmu, dlog_var = dz, dz * eps * sigma / 2
+""",
+            "chain_rule_through_sigma": """\
+sigma = np.exp(log_var / 2)
+dsigma = dz * eps                                  # dz/dsigma = eps
+dmu = dz * np.ones_like(eps)
+dlog_var = dsigma * sigma * 0.5                    # dsigma/dlog_var = sigma / 2
+""",
+            "explicit_loop": """\
+dmu, dlog_var = np.empty_like(dz), np.empty_like(dz)
+for n in range(dz.shape[0]):
+    for j in range(dz.shape[1]):
+        dmu[n, j] = dz[n, j]
+        dlog_var[n, j] = dz[n, j] * eps[n, j] * np.exp(0.5 * log_var[n, j]) / 2
+""",
+        },
         "wrong": {
-            "planted": """\
+            "log_var_as_log_sigma": """\
 sigma = np.exp(log_var)                   # log_var treated as log sigma
 dmu, dlog_var = dz, dz * eps * sigma
 """,
+            "missing_one_half": """\
+sigma = np.exp(0.5 * log_var)
+dmu, dlog_var = dz, dz * eps * sigma
+""",
+            "variance_in_place_of_sigma": """\
+dmu, dlog_var = dz, dz * eps * np.exp(log_var) / 2
+""",
+            "forgot_eps": """\
+sigma = np.exp(0.5 * log_var)
+dmu, dlog_var = dz, dz * sigma / 2
+""",
+            "forgot_sigma": """\
+dmu, dlog_var = dz, dz * eps / 2
+""",
+            "dmu_times_sigma": """\
+sigma = np.exp(0.5 * log_var)
+dmu, dlog_var = dz * sigma, dz * eps * sigma / 2
+""",
+            "summed_over_the_batch": """\
+sigma = np.exp(0.5 * log_var)
+dmu, dlog_var = dz.sum(axis=0), (dz * eps * sigma / 2).sum(axis=0)
+""",
+            "sign_flipped": """\
+sigma = np.exp(0.5 * log_var)
+dmu, dlog_var = -dz, -dz * eps * sigma / 2
+""",
         },
     },
-    2: {
-        "right": {},
+    2: {   # g_mu_score (S, L); unbiased within 4 standard errors, and a larger variance than rep.
+        "right": {
+            "divide_by_the_variance": """\
+g_mu_score = f(z)[:, None] * (z - mu_s) / np.exp(log_var_s)
+""",
+            "broadcast_mu": """\
+g_mu_score = np.sum(z**2, axis=1, keepdims=True) * (z - mu) / sigma**2
+""",
+            "loop_over_dimensions": """\
+g_mu_score = np.empty_like(z)
+values = f(z)
+for j in range(z.shape[1]):
+    g_mu_score[:, j] = values * (z[:, j] - mu_s[:, j]) / sigma[:, j] ** 2
+""",
+            "with_a_baseline_f_of_mu": """\
+g_mu_score = (f(z) - f(mu))[:, None] * (z - mu_s) / sigma**2     # a control variate: still unbiased
+""",
+            "through_eps": """\
+g_mu_score = f(z)[:, None] * ((z - mu_s) / sigma) / sigma          # eps / sigma
+""",
+        },
         "wrong": {
-            "planted": """\
+            "forgot_sigma_squared": """\
 g_mu_score = f(z)[:, None] * (z - mu_s)                            # forgot / sigma^2
+""",
+            "divided_by_sigma": """\
+g_mu_score = f(z)[:, None] * (z - mu_s) / sigma
+""",
+            "sign_flipped": """\
+g_mu_score = f(z)[:, None] * (mu_s - z) / sigma**2
+""",
+            "score_without_f": """\
+g_mu_score = (z - mu_s) / sigma**2
+""",
+            "log_var_as_log_sigma": """\
+g_mu_score = f(z)[:, None] * (z - mu_s) / np.exp(log_var_s) ** 2
+""",
+            "mean_f_times_score": """\
+g_mu_score = f(z).mean() * (z - mu_s) / sigma**2
+""",
+            "score_of_log_var": """\
+g_mu_score = f(z)[:, None] * 0.5 * ((z - mu_s) ** 2 / sigma**2 - 1)
+""",
+            "reparameterized_instead": """\
+g_mu_score = df(z)                                                  # the other estimator
+""",
+        },
+    },
+    3: {   # buggy_variance(log_var), shaped like log_var; within 2% of 200,000 measured samples
+        "right": {
+            "exp_of_twice": """\
+return np.exp(2 * log_var)
+""",
+            "std_squared": """\
+std = np.exp(log_var)
+return std**2
+""",
+            "sigma_to_the_fourth": """\
+return sigma_from_log_var(log_var) ** 4
+""",
+            "square_of_exp": """\
+return np.square(np.exp(log_var))
+""",
+        },
+        "wrong": {
+            "correct_samplers_variance": """\
+return np.exp(log_var)
+""",
+            "the_std_not_the_variance": """\
+return np.exp(log_var / 2)
+""",
+            "log_of_the_variance": """\
+return 2 * log_var                                       # log Var[z], not Var[z]
+""",
+            "exp_of_the_square": """\
+return np.exp(log_var**2)
+""",
+            "twice_the_variance": """\
+return 2 * np.exp(log_var)
+""",
+            "one_number_for_all": """\
+return np.exp(2 * log_var).mean()
+""",
+            "fourth_power": """\
+return np.exp(4 * log_var)
 """,
         },
     },
