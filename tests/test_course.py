@@ -109,7 +109,7 @@ def test_every_notebook_has_graded_exercises(path):
     nb = read(path)
     code = course.exercise_cells(nb)
     written = [i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and course.has_solution(c)]
-    assert 2 <= len(code) + len(written), f"{path.name}: {len(code) + len(written)} exercises; a notebook needs 2-4"
+    assert 2 <= len(code) + len(written), f"{path.name}: {len(code) + len(written)} exercises; a notebook needs at least 2"
     assert code, f"{path.name}: no code exercise"
     for i in code:
         check = nb.cells[course.check_cell(nb, i)].source
