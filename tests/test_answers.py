@@ -109,6 +109,15 @@ def test_the_instructors_page_shows_the_bank_as_it_is():
     page = (ROOT / "docs" / "course.md").read_text(encoding="utf-8")
     assert course.bank_table() in page, (
         "docs/course.md's table of the answer bank is stale: paste `python tools/course.py bank` into it")
+    banks = [grading.load_bank(p.stem) for p in PATHS]
+    right = sum(len(e["right"]) for b in banks for e in b.values())
+    wrong = sum(len(e["wrong"]) for b in banks for e in b.values())
+    code = sum(len(b) for b in banks)
+    written = sum(c.cell_type == "markdown" and course.has_solution(c) for p in PATHS for c in read(p).cells)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for claim in (f"{right} right and {wrong} wrong answers", f"{code} code exercises, {written} written answers"):
+        assert claim in readme, f"the README's course paragraph should say '{claim}'"
+    assert f"{code} code exercises and {written} written answers" in page
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)

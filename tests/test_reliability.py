@@ -394,9 +394,13 @@ def test_resume_cannot_go_back_before_the_epoch_reached(tmp_path, capsys):
     assert (out / "checkpoint.npz").read_bytes() == before
 
 
-def test_a_batch_larger_than_the_data_is_not_refused_as_too_big(tmp_path, capsys):
+def test_a_batch_larger_than_the_data_is_refused_for_that_reason_not_as_too_big(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "r"), "--epochs", "1", "--hidden", "8", "--latent-dim", "2",
-                 "--batch-size", "100000000", "--quiet", "--no-figures"]) == 0
+                 "--batch-size", "100000000", "--quiet", "--no-figures"]) == 2
+    err = capsys.readouterr().err
+    assert "larger than the 10,000 training images" in err and "memory" not in err
+    assert main(["train", "--out", str(tmp_path / "r"), "--epochs", "1", "--hidden", "8", "--latent-dim", "2",
+                 "--batch-size", "10000", "--quiet", "--no-figures"]) == 0      # the whole set: one step
 
 
 def test_an_unwritable_sample_path_is_one_line_naming_it(tmp_path, capsys):
