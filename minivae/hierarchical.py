@@ -130,7 +130,7 @@ from .sampler import GaussianSampler, sigma_from_log_var
 
 
 class Level(NamedTuple):
-    """One stochastic level after a top-down pass; each array is (N, L_l).
+    """One stochastic level after the stochastic pass (top down or bottom up); each array is (N, L_l).
 
     q = N(mu_q, diag(exp(log_var_q))) is the posterior, p = N(mu_p, diag(exp(log_var_p)))
     the prior at the sampled level above (zeros, i.e. N(0, I), at the top); z ~ q.

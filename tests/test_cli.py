@@ -196,7 +196,8 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
     assert (s["model"], s["latent_dims"], s["hidden"], s["decoder_hidden"], s["decoder_reads"]) == \
         ("hvae", [100, 50], [[200, 200], [100, 100]], [200, 200], "z1")
     assert (s["activation"], s["likelihood"], s["binarize"], s["inference"]) == ("tanh", "bernoulli", True, "bottom-up")
-    assert (s["dataset"], s["batch_size"], s["adam_eps"], s["epochs"], s["objective"]) == ("mnist", 20, 1e-4, 3280, "elbo")
+    assert (s["dataset"], s["batch_size"], s["adam_eps"], s["epochs"], s["objective"]) == \
+        ("mnist", 20, 1e-4, 3280, "elbo")
     assert s["lr_schedule"] == burda_schedule(8)                      # the one-layer recipe's schedule
     model = checkpoint.build_model(_model_config(s))
     shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
@@ -221,7 +222,8 @@ def test_a_tiny_burda_two_layer_run_trains_evaluates_and_refuses_inference_for_a
     assert (model.kind, model.inference, model.hidden, model.latent_dims) == \
         ("hvae", "bottom-up", [[200, 200], [100, 100]], [100, 50])
     run = history["run"]
-    assert (run["recipe"], run["batch_size"], run["adam_eps"], len(run["lr_schedule"])) == ("burda2016-2layer", 500, 1e-4, 8)
+    assert (run["recipe"], run["batch_size"], run["adam_eps"], len(run["lr_schedule"])) == \
+        ("burda2016-2layer", 500, 1e-4, 8)
     capsys.readouterr()
     assert main(["evaluate", str(out), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
