@@ -163,13 +163,18 @@ def check_config(config):
         need(size(config.get("d_in")), "d_in", f"an integer in [1, {MAX_SIZE}]")
         need(isinstance(dims, list) and 1 <= len(dims) <= 16 and all(size(v) for v in dims), "latent_dims",
              "a list of 1 to 16 positive integers")
-        need(isinstance(hidden, list) and len(hidden) == len(dims) and all(size(h) for h in hidden), "hidden",
-             "a list of positive integers, one per level")
+        def sizes(h):                       # one level's deterministic layers: a size or a list of sizes
+            return size(h) or (isinstance(h, list) and 1 <= len(h) and all(size(v) for v in h))
+
+        need(isinstance(hidden, list) and len(hidden) == len(dims) and all(sizes(h) for h in hidden), "hidden",
+             "a list with one entry per level, each a positive integer or a non-empty list of them")
         need(config.get("likelihood", "bernoulli") in VAE_LIKELIHOODS, "likelihood", f"one of {VAE_LIKELIHOODS}")
         need(config.get("activation", "relu") in ACTIVATIONS, "activation", f"one of {ACTIVATIONS}")
         need(config.get("decoder_reads", "all") in ("all", "z1"), "decoder_reads", "'all' or 'z1'")
-        need(config.get("decoder_hidden") is None or size(config["decoder_hidden"]), "decoder_hidden",
-             f"null or an integer in [1, {MAX_SIZE}]")
+        need(config.get("decoder_hidden") is None or sizes(config["decoder_hidden"]), "decoder_hidden",
+             f"null, an integer in [1, {MAX_SIZE}] or a non-empty list of them")
+        need(config.get("inference", "top-down") in ("top-down", "bottom-up"), "inference",
+             "'top-down' or 'bottom-up'")
         sigma = config.get("sigma", 0.1)
         need(_is_real(sigma) and SIGMA_RANGE[0] <= sigma <= SIGMA_RANGE[1], "sigma",
              f"a number in [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")

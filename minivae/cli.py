@@ -36,13 +36,21 @@ TRAIN_DEFAULTS = dict(dataset="mnist-subset", model="vae", arch="mlp", likelihoo
                       batch_size=128, lr=1e-3, adam_eps=1e-8, beta=1.0, warmup_epochs=0.0,
                       binarize=None, seed=0, schedule_stages=None, objective="elbo", k=5,
                       decoder_mean=None, sigma_min=None, sigma_max=None, latent_dims=[32, 16],
-                      decoder_reads="all", decoder_hidden=None)
+                      decoder_reads="all", decoder_hidden=None, inference="top-down")
 # Burda, Grosse & Salakhutdinov (2016), Table 1, one stochastic layer: 784-200-200-50 tanh,
 # Bernoulli decoder, dynamically binarized MNIST, Adam(0.9, 0.999, eps 1e-4), batch 20,
 # 3^i epochs at lr 0.001 10^(-i/7), i = 0..7.
+# burda2016-2layer: their two-stochastic-layer model (yburda/iwae, experiments.py --layers 2):
+# q(z1|x) 784-200-200-(2x100), q(z2|z1) 100-100-100-(2x50), p(z1|z2) 50-100-100-(2x100),
+# p(x|z1) 100-200-200-784, tanh, inferred bottom up; the same data, optimizer and schedule.
 RECIPES = {"burda2016": dict(dataset="mnist", model="vae", arch="mlp", likelihood="bernoulli",
                              hidden=[200, 200], latent_dim=50, activation="tanh", binarize="dynamic",
-                             batch_size=20, adam_eps=1e-4, schedule_stages=8)}
+                             batch_size=20, adam_eps=1e-4, schedule_stages=8),
+           "burda2016-2layer": dict(dataset="mnist", model="hvae", arch="mlp", likelihood="bernoulli",
+                                    latent_dims=[100, 50], hidden=[[200, 200], [100, 100]],
+                                    decoder_hidden=[200, 200], decoder_reads="z1", inference="bottom-up",
+                                    activation="tanh", binarize="dynamic", batch_size=20, adam_eps=1e-4,
+                                    schedule_stages=8)}
 # What --resume may change: the rest belongs to the run being continued.
 RESUME_OPTIONS = {"epochs", "data_dir", "quiet", "progress", "no_figures", "resume"}
 RUN_FILES = ("checkpoint.npz", "history.json")
@@ -96,6 +104,10 @@ def _parser():
                         "default, as NVAE), or z_1 alone, p(x | z_1) (z1, as the Ladder VAE)")
     t.add_argument("--decoder-hidden", type=int, metavar="H",
                    help="--model hvae: the decoder's hidden size (default: the first --hidden)")
+    t.add_argument("--inference", choices=["top-down", "bottom-up"],
+                   help="--model hvae: infer the levels top down, q(z_l | z_{l+1}, x) with NVAE's residual "
+                        "posterior (top-down, the default), or bottom up from the level below's sample, "
+                        "q(z_l | z_{l-1}), as Burda et al. (bottom-up, the default of --recipe burda2016-2layer)")
     t.add_argument("--epochs", type=int, help=f"the epoch to train up to (default: {d['epochs']}; "
                    "a recipe's schedule length)")
     t.add_argument("--batch-size", type=int, help=f"default: {d['batch_size']}")
@@ -113,9 +125,12 @@ def _parser():
     t.add_argument("--recipe", choices=sorted(RECIPES),
                    help="a published setup; options given explicitly override it (default: none). burda2016: "
                         "784-200-200-50 tanh VAE on MNIST, batch 20, Adam eps 1e-4, 3^i epochs at "
-                        "lr 0.001*10^(-i/7), i=0..7 (3,280 epochs)")
+                        "lr 0.001*10^(-i/7), i=0..7 (3,280 epochs). burda2016-2layer: their two "
+                        "stochastic layers, 784-200-200-100-100-100-50 (generative 50-100-100-100-200-200-784), "
+                        "bottom-up inference (--inference top-down for minivae's), the same schedule")
     t.add_argument("--schedule-stages", type=int, metavar="S",
-                   help="with --recipe burda2016: run only stages i=0..S-1 (default 8; 4 gives 40 epochs)")
+                   help="with --recipe burda2016 or burda2016-2layer: run only stages i=0..S-1 (default 8; "
+                        "4 gives 40 epochs)")
     t.add_argument("--resume", metavar="RUN", help="continue the run in folder RUN (or checkpoint "
                    "file RUN) where it stopped; only --epochs, --data-dir, --quiet, --progress, --no-figures "
                    "may be given (default: a new run)")
@@ -187,7 +202,8 @@ def _settings(a):
     """The training settings: recipe, then explicit options, over the defaults."""
     given = {k: v for k, v in vars(a).items() if k in TRAIN_DEFAULTS and v is not None}
     if a.recipe is None and a.schedule_stages is not None:
-        raise InputError("--schedule-stages needs --recipe burda2016 (it shortens the recipe's schedule)")
+        raise InputError("--schedule-stages needs --recipe burda2016 or burda2016-2layer (it shortens the "
+                         "recipe's schedule)")
     recipe = RECIPES.get(a.recipe, {})
     if recipe and "lr" in given:
         raise InputError(f"--lr cannot be combined with --recipe {a.recipe}: its schedule sets the "
@@ -214,12 +230,14 @@ def _settings(a):
         if "decoder_hidden" in given:
             raise InputError("--decoder-hidden is for --model hvae; a VAE or autoencoder sets its "
                              "decoder's sizes with --hidden")
+        if "inference" in given:
+            raise InputError("--inference is for --model hvae; a VAE's encoder infers its one latent z")
     if s["decoder_hidden"] is not None:
-        _at_least("decoder_hidden", s["decoder_hidden"])
+        _at_least("decoder_hidden", min(_flat([s["decoder_hidden"]])))
     _at_least("epochs", s["epochs"], 1, MAX_EPOCHS)
     _at_least("seed", s["seed"], 0)
     _at_least("schedule_stages", s["schedule_stages"], 1, 12)
-    if min(s["hidden"]) < 1 or min(s["channels"]) < 1:
+    if min(_flat(s["hidden"])) < 1 or min(s["channels"]) < 1:
         raise InputError(f"--hidden and --channels sizes must be at least 1; got {s['hidden']} and {s['channels']}")
     _finite("lr", s["lr"], positive=True, high=1e6)
     _finite("adam_eps", s["adam_eps"], positive=True)
@@ -246,6 +264,11 @@ def _settings(a):
         if "epochs" not in given:
             s["epochs"] = sum(n for n, _ in s["lr_schedule"])
     return s
+
+
+def _flat(sizes):
+    """[400, [200, 200]] -> [400, 200, 200]: every layer size of a --hidden setting."""
+    return [v for h in sizes for v in (h if isinstance(h, list) else [h])]
 
 
 def _refuse_unused(given, s):
@@ -303,7 +326,7 @@ def _model_config(s):
         return {"kind": "hvae", "d_in": math.prod(shape), "latent_dims": list(s["latent_dims"]),
                 "hidden": list(s["hidden"]), "likelihood": s["likelihood"], "sigma": s["sigma"],
                 "activation": s["activation"], "dtype": "float32", "decoder_reads": s["decoder_reads"],
-                "decoder_hidden": s["decoder_hidden"] or s["hidden"][0]}
+                "decoder_hidden": s["decoder_hidden"] or s["hidden"][0], "inference": s["inference"]}
     config = {"kind": s["model"], "d_in": math.prod(shape), "hidden": list(s["hidden"]),
               "latent_dim": s["latent_dim"], "likelihood": s["likelihood"], "activation": s["activation"],
               "dtype": "float32", "arch": s["arch"], "channels": list(s["channels"]), "image_shape": list(shape)}
@@ -498,7 +521,7 @@ def _train_locked(a, out, ckpt, fresh):
         else:
             model = HierarchicalVAE(common["d_in"], s["latent_dims"], s["hidden"], s["likelihood"], s["sigma"],
                                     s["activation"], rng, decoder_reads=s["decoder_reads"],
-                                    decoder_hidden=s["decoder_hidden"])
+                                    decoder_hidden=s["decoder_hidden"], inference=s["inference"])
         optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])
         run = {"dataset": s["dataset"], "binarize": s["binarize"], "seed": s["seed"], "epochs": s["epochs"],
                "batch_size": s["batch_size"], "lr": s["lr"], "lr_schedule": s["lr_schedule"],

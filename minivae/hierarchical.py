@@ -1,5 +1,6 @@
-r"""A hierarchical VAE with top-down inference (Ladder VAE, Sonderby et al. 2016; NVAE, Vahdat
-& Kautz 2020): L stochastic levels z_1 (next to x), ..., z_L (the top).
+r"""A hierarchical VAE: L stochastic levels z_1 (next to x), ..., z_L (the top), inferred top down
+(Ladder VAE, Sonderby et al. 2016; NVAE, Vahdat & Kautz 2020; the default) or bottom up (Burda,
+Grosse & Salakhutdinov 2016, ``inference="bottom-up"``).
 
 Generative model, top down (levels listed bottom first, as in ``latent_dims``):
 
@@ -16,7 +17,7 @@ level matters only through p(z_1 | z_2). docs/results.md, "One level against two
 both beat a single-level VAE of their size after 50 epochs, the first by about one nat more
 than the second; after 5 epochs the first is level with the VAE and the second behind it.
 
-Inference, also top down, sharing the generative path. One deterministic bottom-up pass
+Top-down inference (the default) shares the generative path. One deterministic bottom-up pass
 reads x into features d_1, ..., d_{L-1} (d_0 = x); then, from the top:
 
     q(z_L | x)            = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = top(d_{L-1})
@@ -49,24 +50,69 @@ L_k instead, with
 
     log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
 
-for each of k samples of every level. log_weights computes it on k N rows (the bottom-up
-features once per example, tiled), backward_log_weights its gradient. Both objectives share
-one chain rule through the model (_backward_top_down, _backward_bottom_up); they differ only
+for each of k samples of every level (q(z_l | z_{l-1}) with bottom-up inference). log_weights
+computes it on k N rows (the deterministic part of q, the bottom-up features or q(z_1|x)'s
+parameters, once per example, tiled), backward_log_weights its gradient. Both objectives share
+one chain rule through the model (_backward_levels, _backward_features: top-down's
+_backward_top_down and _backward_bottom_up, bottom-up's _backward_upward); they differ only
 in the gradients they feed it at each level: the ELBO's closed-form KLs depend on
 (mu_q, lv_q, mu_p, lv_p), while the sampled log-ratio of the bound also depends on z_l itself.
 
-Networks, with h_l = hidden[l - 1] (one hidden size per level; "MLP a -> b -> c" is
-Dense, activation, Dense):
+Bottom-up inference (``inference="bottom-up"``), Burda et al.'s: each level's posterior
+reads the *sample* of the level below, and the levels are drawn bottom first (z_0 = x):
 
-    up_l       d_{l-1} -> h_l, then the activation          (l = 1 .. L-1)   bottom-up
+    q(z_l | z_{l-1})      = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = encoder_l(z_{l-1})   l = 1..L
+    q(z | x)              = prod_l q(z_l | z_{l-1})
+
+The generative model is the same (p(z_L) = N(0, I), p(z_l | z_{l+1}) = prior_l(z_{l+1})); with
+decoder_reads="z1" this is exactly Burda et al.'s L-layer model. Its ELBO,
+
+    ELBO = E_q[ log p(x|z) + sum_l ( log p(z_l | z_{l+1}) - log q(z_l | z_{l-1}) ) ],
+
+has fewer closed forms than the top-down one: z_{l+1} is drawn *after* z_l (it depends on it),
+so log p(z_l | z_{l+1}) has no expectation over z_l in closed form. What is exact:
+
+    E_q(z_l|z_{l-1})[ log q(z_l | z_{l-1}) ] = -1/2 sum_j ( 1 + lv_q,j + log 2 pi )   (minus the entropy)
+    E_q(z_L|z_{L-1})[ log q(z_L|.) - log p(z_L) ] = KL( q(z_L | z_{L-1}) || N(0, I) )
+
+so ``loss`` takes the top level's KL in closed form and, for l < L, the level's term
+KL_l = -H[q(z_l|z_{l-1})] - log p(z_l | z_{l+1}) with the entropy exact and log p at the drawn
+z_l, z_{l+1}: an unbiased one-sample estimate (it can be negative for a batch), whose sum over
+levels estimates KL( q(z|x) || p(z) ). (Burda et al.'s code samples every term:
+iwae.ImportanceWeighted(model, 1), i.e. ``--objective iwae --k 1``, is that estimator.)
+The direct partial derivatives of one example's KL_l (l < L), with r_p = (z_l - mu_p) exp(-lv_p)
+(log_normal_gradients):
+
+    dKL_l/dlv_q = -1/2     dKL_l/dmu_p = -r_p     dKL_l/dlv_p = -( (z_l - mu_p) r_p - 1 ) / 2
+    dKL_l/dz_l  = +r_p     dKL_l/dmu_q = 0
+
+The chain rule then runs backwards through the sampling order (_backward_upward): the
+priors first (prior_l reads z_{l+1}), then from the top level down, each level's
+dLoss/dz_l collecting its direct term, the decoder's, prior_{l-1}'s and encoder_{l+1}'s
+input gradients before the sampler z_l = mu_q + sigma_q eps hands it to encoder_l.
+
+Networks. hidden gives each level's deterministic layers: h_l = hidden[l - 1], an int (one
+hidden layer) or a list of sizes (several, e.g. Burda et al.'s [[200, 200], [100, 100]]);
+"MLP a -> h_l -> c" is Dense, activation, ..., Dense through every size of h_l:
+
+    up_l       d_{l-1} -> h_l, the activation after each layer  (l = 1 .. L-1)   bottom-up features
     top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
     prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
     posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (delta_mu, delta_lv)          q(z_l|z_{l+1},x)
     decoder    [z_1, ..., z_L] -> h_dec -> D (or 2D)                          p(x|z)
                (z_1 alone with decoder_reads="z1"; h_dec = decoder_hidden, default h_1)
 
-With L = 1 only top and decoder exist: they are VAE(hidden=[h_1])'s encoder and decoder,
-built in the same order from the same Generator, so the model *is* that VAE (tested).
+(d_l is as wide as the last size of h_l.) Bottom-up inference has no up, top or posterior:
+
+    encoder_l  z_{l-1} -> h_l -> 2 L_l  (mu_q, lv_q)   (z_0 = x)              q(z_l|z_{l-1})
+
+and the same prior_l and decoder. Burda et al.'s two-layer model is latent_dims=[100, 50],
+hidden=[[200, 200], [100, 100]], decoder_hidden=[200, 200], decoder_reads="z1", tanh:
+encoder_1 784-200-200-(2x100), encoder_2 100-100-100-(2x50), prior_1 50-100-100-(2x100),
+decoder 100-200-200-784.
+
+With L = 1 only top (or encoder_1) and decoder exist: they are VAE(hidden=[h_1])'s encoder and
+decoder, built in the same order from the same Generator, so the model *is* that VAE (tested).
 """
 from typing import NamedTuple
 
@@ -84,7 +130,7 @@ from .sampler import GaussianSampler, sigma_from_log_var
 
 
 class Level(NamedTuple):
-    """One stochastic level after a top-down pass; each array is (N, L_l).
+    """One stochastic level after the stochastic pass (top down or bottom up); each array is (N, L_l).
 
     q = N(mu_q, diag(exp(log_var_q))) is the posterior, p = N(mu_p, diag(exp(log_var_p)))
     the prior at the sampled level above (zeros, i.e. N(0, I), at the top); z ~ q.
@@ -120,20 +166,64 @@ def log_normal_gradients(z, mu, log_var):
     return r_over_var, 0.5 * (r * r_over_var - 1)
 
 
+def kl_entropy_and_sampled_prior(z, log_var_q, mu_p, log_var_p):
+    r"""Bottom-up inference's term of level l < L: E_q[ log q(z_l | z_{l-1}) ] exactly (minus q's
+    entropy) and -log p(z_l | z_{l+1}) at the drawn z, per example, averaged over the batch.
+
+    z, log_var_q, mu_p, log_var_p : ndarrays of shape (N, L)
+
+        KL^ = 1/N sum_n [ -1/2 sum_j ( 1 + lv_q,j + log 2 pi ) - log N(z; mu_p, diag(exp(lv_p))) ]
+
+    Its direct partial derivatives (z, lv_q, mu_p and lv_p each held apart), r_p = (z - mu_p) exp(-lv_p):
+        dKL^/dlv_q = -1 / (2 N)
+        dKL^/dmu_p = -r_p / N                       (-d log N / dmu_p, log_normal_gradients)
+        dKL^/dlv_p = -( (z - mu_p) r_p - 1 ) / (2 N)
+        dKL^/dz    =  r_p / N                       (-d log N / dz)
+    Returns (kl, dlog_var_q, dmu_p, dlog_var_p, dz): a float and four (N, L) arrays.
+    """
+    n = z.shape[0]
+    neg_entropy = -0.5 * np.sum(1 + log_var_q + LOG_2PI, axis=-1)            # E_q[log q]  (N,)
+    kl = float(np.mean(neg_entropy - log_normal(z, mu_p, log_var_p)))
+    r_p, dlog_var_p = log_normal_gradients(z, mu_p, log_var_p)               # d log p / d(mu_p, lv_p)
+    return kl, np.full_like(log_var_q, -0.5 / n), -r_p / n, -dlog_var_p / n, r_p / n
+
+
 def _split(h):
     """(N, 2K) -> the first K columns and the last K: (mean, log-variance)."""
     k = h.shape[1] // 2
     return h[:, :k], h[:, k:]
 
 
+INFERENCES = ("top-down", "bottom-up")
+
+
+def _sizes(h):
+    """One level's hidden setting as a list of layer sizes: 400 -> [400]; [200, 200] stays."""
+    return list(h) if isinstance(h, (list, tuple)) else [h]
+
+
+def _check_hidden(h, what):
+    """A level's hidden setting (a positive int, or a non-empty list of them), else InputError.
+    Returns it as an int or a list of ints (the form the config stores)."""
+    if isinstance(h, (list, tuple)):
+        if not h or any(isinstance(v, (list, tuple)) for v in h):
+            raise InputError(f"{what} must be a size >= 1 or a non-empty list of sizes >= 1 (one per "
+                             f"deterministic layer); got {list(h)!r}")
+        return [check_positive_int(v, f"each size in {what}") for v in h]
+    return check_positive_int(h, what)
+
+
 class HierarchicalVAE:
-    r"""An MLP hierarchical VAE with top-down inference (see the module docstring).
+    r"""An MLP hierarchical VAE, inferred top down or bottom up (see the module docstring).
 
     d_in : data dimension D
     latent_dims : sizes (L_1, ..., L_L) of the stochastic levels, bottom (next to x) first
-    hidden : one hidden-layer size per level, (h_1, ..., h_L), bottom first
+    hidden : per level, bottom first, the deterministic layers' sizes: an int (one hidden
+             layer, e.g. (400, 100)) or a list of sizes (several, e.g. [[200, 200], [100, 100]])
     decoder_reads : "all" (p(x | z_1, ..., z_L), the default) or "z1" (p(x | z_1))
-    decoder_hidden : the decoder's hidden size h_dec (default h_1)
+    decoder_hidden : the decoder's hidden size(s) h_dec, an int or a list (default h_1)
+    inference : "top-down" (the residual posterior q(z_l | z_{l+1}, x), the default) or
+                "bottom-up" (Burda et al.'s q(z_l | z_{l-1}))
     likelihood, sigma, activation, rng, dtype : as for VAE
     """
 
@@ -141,11 +231,13 @@ class HierarchicalVAE:
 
     def __init__(self, d_in=784, latent_dims=(32, 16), hidden=(400, 100), likelihood="bernoulli",
                  sigma=0.1, activation="relu", rng=None, dtype=np.float32, decoder_reads="all",
-                 decoder_hidden=None):
+                 decoder_hidden=None, inference="top-down"):
         check_likelihood(likelihood)
         d_in = check_positive_int(d_in, "d_in")
         latent_dims = [check_positive_int(k, "each latent size") for k in latent_dims]
-        hidden = [check_positive_int(h, "each hidden size") for h in hidden]
+        if isinstance(hidden, (int, np.integer, str)):
+            raise InputError(f"hidden must list one entry per level (a size or a list of sizes); got {hidden!r}")
+        hidden = [_check_hidden(h, "each level's hidden setting") for h in hidden]
         if not latent_dims or len(hidden) != len(latent_dims):
             raise InputError(f"latent_dims and hidden need one positive size per level (as many of "
                              f"each); got latent_dims={latent_dims}, hidden={hidden}")
@@ -154,41 +246,57 @@ class HierarchicalVAE:
         if decoder_reads not in ("all", "z1"):
             raise InputError(f"decoder_reads must be 'all' (p(x | z_1, ..., z_L)) or 'z1' (p(x | z_1)); "
                              f"got {decoder_reads!r}")
-        decoder_hidden = hidden[0] if decoder_hidden is None else check_positive_int(decoder_hidden,
-                                                                                     "decoder_hidden")
+        if inference not in INFERENCES:
+            raise InputError(f"inference must be 'top-down' (q(z_l | z_{{l+1}}, x), NVAE's residual "
+                             f"posterior) or 'bottom-up' (q(z_l | z_{{l-1}}), Burda et al.'s); got {inference!r}")
+        decoder_hidden = hidden[0] if decoder_hidden is None else _check_hidden(decoder_hidden, "decoder_hidden")
         sigma, dtype = check_sigma(sigma), check_dtype(dtype)
         count = self.parameter_count({"d_in": d_in, "latent_dims": latent_dims, "hidden": hidden,
                                       "likelihood": likelihood, "decoder_reads": decoder_reads,
-                                      "decoder_hidden": decoder_hidden})
+                                      "decoder_hidden": decoder_hidden, "inference": inference})
         # params, grads, and the optimizer's m, v and scratch: five arrays per parameter
         check_fits(5 * count * dtype.itemsize, f"a model with {count:,} parameters (with gradients and Adam's state)")
         rng = np.random.default_rng(0) if rng is None else rng
         self.d_in, self.latent_dims, self.hidden = d_in, latent_dims, hidden
         self.likelihood, self.sigma, self.dtype = likelihood, sigma, dtype
-        self.decoder_reads = decoder_reads
+        self.decoder_reads, self.inference = decoder_reads, inference
         self.n_levels = L = len(latent_dims)
         self.config = {"kind": self.kind, "d_in": d_in, "latent_dims": latent_dims,
                        "hidden": hidden, "likelihood": likelihood, "sigma": sigma,
                        "activation": activation, "dtype": self.dtype.name,
-                       "decoder_reads": decoder_reads, "decoder_hidden": decoder_hidden}
+                       "decoder_reads": decoder_reads, "decoder_hidden": decoder_hidden,
+                       "inference": inference}
         net = dict(rng=rng, activation=activation, dtype=dtype)
         # Lists indexed by i = l - 1 for level l (level 1 is next to x).
-        widths = [d_in] + hidden                   # widths[i] is the width of d_i (d_0 = x)
-        self.up = [Sequential(mlp([widths[i], hidden[i]], **net).layers + [ACTIVATIONS[activation]()])
-                   for i in range(L - 1)]                                     # d_i -> d_{i+1}
-        self.top = mlp([widths[L - 1], hidden[L - 1], 2 * latent_dims[L - 1]], **net)
+        sizes = self._sizes = [_sizes(h) for h in hidden]       # sizes[i]: level l's layer sizes
+        self.up, self.top, self.encoders = [], None, []
         self.prior, self.posterior = [None] * (L - 1), [None] * (L - 1)
-        for i in range(L - 2, -1, -1):                                         # top down
-            self.prior[i] = mlp([latent_dims[i + 1], hidden[i + 1], 2 * latent_dims[i]], **net)
-            self.posterior[i] = mlp([hidden[i] + latent_dims[i + 1], hidden[i],
-                                     2 * latent_dims[i]], **net)
+        if inference == "top-down":
+            widths = [d_in] + [h[-1] for h in sizes]       # widths[i] is the width of d_i (d_0 = x)
+            self.up = [Sequential(mlp([widths[i], *sizes[i]], **net).layers + [ACTIVATIONS[activation]()])
+                       for i in range(L - 1)]                                     # d_i -> d_{i+1}
+            self.top = mlp([widths[L - 1], *sizes[L - 1], 2 * latent_dims[L - 1]], **net)
+            for i in range(L - 2, -1, -1):                                         # top down
+                self.prior[i] = mlp([latent_dims[i + 1], *sizes[i + 1], 2 * latent_dims[i]], **net)
+                self.posterior[i] = mlp([widths[i + 1] + latent_dims[i + 1], *sizes[i],
+                                         2 * latent_dims[i]], **net)
+        else:
+            inputs = [d_in] + latent_dims[:-1]                                     # z_0 = x, z_1, ...
+            self.encoders = [mlp([inputs[i], *sizes[i], 2 * latent_dims[i]], **net)   # z_{l-1} -> q(z_l|.)
+                             for i in range(L)]
+            for i in range(L - 2, -1, -1):                                         # top down
+                self.prior[i] = mlp([latent_dims[i + 1], *sizes[i + 1], 2 * latent_dims[i]], **net)
         decoder_in = sum(latent_dims) if decoder_reads == "all" else latent_dims[0]
-        self.decoder = mlp([decoder_in, decoder_hidden, decoder_width(likelihood, d_in)], **net)
+        self.decoder = mlp([decoder_in, *_sizes(decoder_hidden), decoder_width(likelihood, d_in)], **net)
         self.samplers = [GaussianSampler() for _ in range(L)]
-        nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
-                + [(f"{part}{i + 1}", n) for i in range(L - 1)
-                   for part, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))]
-                + [("decoder", self.decoder)])
+        if inference == "top-down":
+            nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
+                    + [(f"{part}{i + 1}", n) for i in range(L - 1)
+                       for part, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))])
+        else:
+            nets = ([(f"encoder{i + 1}", n) for i, n in enumerate(self.encoders)]
+                    + [(f"prior{i + 1}", n) for i, n in enumerate(self.prior)])
+        nets.append(("decoder", self.decoder))
         self.params = {f"{name}.{k}": v for name, n in nets for k, v in n.params.items()}
         self.grads = {f"{name}.{k}": v for name, n in nets for k, v in n.grads.items()}
         self.kl_per_level = None
@@ -197,22 +305,67 @@ class HierarchicalVAE:
     def parameter_count(config):
         """How many numbers the model of config has, counted without building it (the sizes of
         the networks built in __init__)."""
-        d, lat, hid = config["d_in"], list(config["latent_dims"]), list(config["hidden"])
+        d, lat = config["d_in"], list(config["latent_dims"])
+        hid = [_sizes(h) for h in config["hidden"]]
         L, out = len(lat), decoder_width(config.get("likelihood", "bernoulli"), config["d_in"])
-        widths = [d] + hid
         decoder_in = sum(lat) if config.get("decoder_reads", "all") == "all" else lat[0]
-        decoder_hidden = config.get("decoder_hidden") or hid[0]
+        decoder_hidden = _sizes(config.get("decoder_hidden") or config["hidden"][0])
 
         def dense(*sizes):
             return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
-        return (sum(dense(widths[i], hid[i]) for i in range(L - 1))                      # up
-                + dense(widths[L - 1], hid[L - 1], 2 * lat[L - 1])                       # top
-                + sum(dense(lat[i + 1], hid[i + 1], 2 * lat[i])                          # prior
-                      + dense(hid[i] + lat[i + 1], hid[i], 2 * lat[i]) for i in range(L - 1))  # posterior
-                + dense(decoder_in, decoder_hidden, out))                                # decoder
+        shared = (sum(dense(lat[i + 1], *hid[i + 1], 2 * lat[i]) for i in range(L - 1))     # prior
+                  + dense(decoder_in, *decoder_hidden, out))                                 # decoder
+        if config.get("inference", "top-down") == "bottom-up":
+            inputs = [d] + lat[:-1]
+            return shared + sum(dense(inputs[i], *hid[i], 2 * lat[i]) for i in range(L))   # encoder
+        widths = [d] + [h[-1] for h in hid]
+        return (shared + sum(dense(widths[i], *hid[i]) for i in range(L - 1))              # up
+                + dense(widths[L - 1], *hid[L - 1], 2 * lat[L - 1])                         # top
+                + sum(dense(widths[i + 1] + lat[i + 1], *hid[i], 2 * lat[i])                # posterior
+                      for i in range(L - 1)))
 
     # -- the two passes -----------------------------------------------------------------------
+    def _features(self, x):
+        """The deterministic part of q, once per example: top-down inference's bottom-up features
+        [x, d_1, ..., d_{L-1}] (_bottom_up), or bottom-up inference's [x, q(z_1|x)'s parameters
+        (N, 2 L_1)] (encoder_1 reads x alone)."""
+        if self.inference == "top-down":
+            return self._bottom_up(x)
+        return [x, self.encoders[0].forward(x)]                      # (N, D), (N, 2 L_1)
+
+    def _levels(self, d, rng=None, eps=None):
+        """The stochastic pass on the rows of d (from _features, possibly tiled): [Level] bottom first."""
+        if self.inference == "top-down":
+            return self._top_down(d, rng=rng, eps=eps)
+        return self._upward(d, rng=rng, eps=eps)
+
+    def _upward(self, d, rng=None, eps=None):
+        r"""Bottom-up inference: the posterior level by level from the bottom, each level reading
+        the sample of the level below; then every prior at the drawn level above.
+
+            (mu_q, lv_q) = encoder_l(z_{l-1}),   z_l = mu_q + exp(lv_q / 2) eps_l      (z_0 = x)
+            (mu_p, lv_p) = prior_l(z_{l+1})  for l < L;   p(z_L) = N(0, I)
+
+        d : [x, q(z_1|x)'s parameters] from _features.  eps : None or a list, bottom first, of
+        (N, L_l) arrays (None draws every level's noise from rng, bottom first). Returns [Level].
+        """
+        L = self.n_levels
+        eps = [None] * L if eps is None else eps
+        q, z = [None] * L, [None] * L
+        for i in range(L):
+            h = d[1] if i == 0 else self.encoders[i].forward(z[i - 1])      # (N, 2 L_l)
+            q[i] = _split(h)                                                 # q(z_l | z_{l-1})
+            z[i] = self.samplers[i].forward(*q[i], rng=rng, eps=eps[i])      # (N, L_l)
+        levels = []
+        for i in range(L):
+            if i == L - 1:
+                mu_p = log_var_p = np.zeros_like(z[i])                       # p(z_L) = N(0, I)
+            else:
+                mu_p, log_var_p = _split(self.prior[i].forward(z[i + 1]))    # p(z_l | z_{l+1})
+            levels.append(Level(*q[i], mu_p, log_var_p, z[i]))
+        return levels
+
     def _bottom_up(self, x):
         """x (N, D) -> [d_0 = x, d_1 (N, h_1), ..., d_{L-1} (N, h_{L-1})]."""
         d = [x]
@@ -260,22 +413,32 @@ class HierarchicalVAE:
         levels; self.kl_per_level lists the levels' KLs, bottom first.
 
             -ELBO = -log p(x|z) + beta ( KL_L + sum_{l<L} KL_l )
+
+        Top-down inference: every KL_l exact at the drawn z_{l+1}. Bottom-up: KL_L exact, and for
+        l < L KL_l = E_q[log q(z_l|z_{l-1})] - log p(z_l | z_{l+1}) at the drawn z_l, z_{l+1}
+        (kl_entropy_and_sampled_prior; the module docstring says why).
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
         eps = self._check_eps(eps)
-        d = self._bottom_up(x)
-        levels = self._top_down(d, rng=rng, eps=eps)
+        d = self._features(x)
+        levels = self._levels(d, rng=rng, eps=eps)
         out = self.decode([lev.z for lev in levels])                             # (N, D)
         reconstruction, self._dout = nll(out, x, self.likelihood, self.sigma)   # -log p(x|z)
         top = levels[-1]
         kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
         kls, dlevels = [], []
-        for lev in levels[:-1]:                      # KL_l at the sampled z_{l+1}, l < L
-            kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p = kl_diag_gaussians(lev.mu_q, lev.log_var_q,
-                                                                          lev.mu_p, lev.log_var_p)
+        for lev in levels[:-1]:
+            if self.inference == "top-down":         # KL_l at the sampled z_{l+1}, l < L, exact
+                kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p = kl_diag_gaussians(lev.mu_q, lev.log_var_q,
+                                                                              lev.mu_p, lev.log_var_p)
+                dz = 0.0                             # the KL does not read z_l
+            else:                                    # -H[q] exact, -log p(z_l|z_{l+1}) sampled
+                kl, dlog_var_q, dmu_p, dlog_var_p, dz = kl_entropy_and_sampled_prior(
+                    lev.z, lev.log_var_q, lev.mu_p, lev.log_var_p)
+                dmu_q, dz = 0.0, beta * dz
             kls.append(kl)
-            dlevels.append(Level(beta * dmu_q, beta * dlog_var_q, beta * dmu_p, beta * dlog_var_p, 0.0))
+            dlevels.append(Level(beta * dmu_q, beta * dlog_var_q, beta * dmu_p, beta * dlog_var_p, dz))
         dlevels.append(Level(beta * dmu, beta * dlog_var, None, None, 0.0))  # p(z_L) has no parameters
         self.kl_per_level = kls + [kl_top]
         self._dlevels = dlevels                      # the KL terms' gradients, z_l held fixed
@@ -286,18 +449,63 @@ class HierarchicalVAE:
     def backward(self, need_dx=False):
         r"""Fill self.grads with d(-ELBO)/d(params) for the last call to loss.
 
-        -ELBO's KL terms depend on each level's (mu_q, lv_q, mu_p, lv_p) directly, but not on
-        the sampled z_l itself (the KL is the expectation over z_l, in closed form):
+        With top-down inference -ELBO's KL terms depend on each level's (mu_q, lv_q, mu_p, lv_p)
+        directly, but not on the sampled z_l itself (the KL is the expectation over z_l, in
+        closed form):
             direct dmu_q = beta dKL_l/dmu_q,  ...,  direct dz_l = 0
-        _backward_top_down and _backward_bottom_up carry these, and the decoder's gradient,
-        through the rest of the model.
+        With bottom-up inference the terms of the levels below the top read z_l too
+        (kl_entropy_and_sampled_prior's dz). _backward_levels and _backward_features carry
+        these, and the decoder's gradient, through the rest of the model.
         Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
         """
-        dd = self._backward_top_down(self._dout, self._dlevels, need_dx)
-        dx = self._backward_bottom_up(dd, need_dx)
+        dd = self._backward_levels(self._dout, self._dlevels, need_dx)
+        dx = self._backward_features(dd, need_dx)
         if not need_dx:
             return None
         return dx + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
+
+    def _backward_levels(self, dout, dlevels, need_dx):
+        """The chain rule through the decoder and the stochastic pass (_backward_top_down or
+        _backward_upward); returns dd, the gradients of the features _features made."""
+        if self.inference == "top-down":
+            return self._backward_top_down(dout, dlevels, need_dx)
+        return self._backward_upward(dout, dlevels)
+
+    def _backward_features(self, dd, need_dx):
+        """The chain rule through _features: dd (one row per example) -> dLoss/dx (N, D) if
+        need_dx, else None; fills the grads of up_l (top-down) or encoder_1 (bottom-up)."""
+        if self.inference == "top-down":
+            return self._backward_bottom_up(dd, need_dx)
+        return self.encoders[0].backward(dd[1], need_dx=need_dx)       # (mu_q, lv_q) = encoder_1(x)
+
+    def _backward_upward(self, dout, dlevels):
+        r"""Bottom-up inference's chain rule through the decoder, the priors and encoder_2..L;
+        fills their grads. dout and dlevels as for _backward_top_down (every level's direct
+        dmu_p and dlog_var_p are read but the top's). Returns dd = [None, dLoss/d(q(z_1|x)'s
+        parameters) (R, 2 L_1)].
+
+        The forward order was: encoder_1 .. encoder_L (each level's z drawn from the one
+        below), then prior_l(z_{l+1}), then the decoder. Backwards:
+            1. the decoder:          dz_l  = its input gradient (z_1 alone if decoder_reads="z1")
+                                             + the direct term of level l
+            2. each prior_l:         dz_{l+1} += prior_l's input gradient, fed [dmu_p, dlv_p]
+                                     (the direct terms: nothing else reads mu_p, lv_p)
+            3. from the top level down, dz_l now complete:
+               z_l = mu_q + sigma_q eps    dmu_q = dz_l + direct,  dlv_q = dz_l eps sigma_q / 2 + direct
+               (mu_q, lv_q) = encoder_l(z_{l-1})   dz_{l-1} += encoder_l's input gradient  (l > 1)
+        """
+        L = self.n_levels
+        dz = [g + lev.z for g, lev in zip(self._split_levels(self.decoder.backward(dout)), dlevels)]
+        for i in range(L - 1):                                     # prior_l reads z_{l+1}
+            g = dlevels[i]
+            dz[i + 1] = dz[i + 1] + self.prior[i].backward(np.concatenate([g.mu_p, g.log_var_p], axis=1))
+        for i in range(L - 1, -1, -1):                             # levels L .. 1, downwards
+            g = dlevels[i]
+            dmu_q, dlog_var_q = self.samplers[i].backward(dz[i])   # through z_l = mu_q + sigma eps
+            dh = np.concatenate([dmu_q + g.mu_q, dlog_var_q + g.log_var_q], axis=1)   # (R, 2 L_l)
+            if i == 0:
+                return [None, dh]                                  # to encoder_1, once per example
+            dz[i - 1] = dz[i - 1] + self.encoders[i].backward(dh)  # encoder_l reads z_{l-1}
 
     def _backward_top_down(self, dout, dlevels, need_dx):
         r"""The chain rule through the decoder and the top-down pass; fills the grads of the
@@ -332,7 +540,7 @@ class HierarchicalVAE:
             dlog_var_q = dlog_var_q + g.log_var_q
             dmu_p, dlog_var_p = dmu_q + g.mu_p, dlog_var_q + g.log_var_p
             dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
-            h = self.hidden[i]                                 # the width of d_l
+            h = self._sizes[i][-1]                             # the width of d_l
             dd[i + 1] = dr[:, :h]                               # (R, h_l)  to the bottom-up d_l
             dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
                   + dz_decoder[i + 1])                           # dLoss/dz_{l+1} but its direct term
@@ -364,11 +572,12 @@ class HierarchicalVAE:
             log w_sn = log p(x_n | z_sn) + beta sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x_n) ]
 
         (the caller, iwae.ImportanceWeighted, adds them up with its beta). The bottom-up
-        features of x are computed once per example and tiled to k N rows, row (s, n) = s N + n,
-        as in log_likelihood; the top-down pass and the decoder then run once on all k N rows.
+        features of x (bottom-up inference: q(z_1|x)'s parameters) are computed once per example
+        and tiled to k N rows, row (s, n) = s N + n, as in log_likelihood; the stochastic pass
+        and the decoder then run once on all k N rows.
 
         x : ndarray of shape (N, D), already checked (check_batch, check_targets)
-        eps : None (drawn from rng, top level first, as loss does) or a list, bottom first,
+        eps : None (drawn from rng in the sampling order, as loss does) or a list, bottom first,
               of (k, N, L_l) arrays
         Returns (log_px_z, log_ratio), each of shape (k, N): log p(x|z) and
         sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] (the top level's prior is N(0, I)).
@@ -376,8 +585,8 @@ class HierarchicalVAE:
         """
         n, rows = len(x), k * len(x)
         widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
-                  + 2 * self.config["decoder_hidden"]                       # its hidden layer,
-                  + 3 * sum(self.hidden) + 6 * sum(self.latent_dims))       # features, levels
+                  + 2 * sum(_sizes(self.config["decoder_hidden"]))          # its hidden layers,
+                  + 3 * sum(map(sum, self._sizes)) + 6 * sum(self.latent_dims))   # features, levels
         check_fits(rows * widths * self.dtype.itemsize,
                    f"the importance-weighted bound at k = {k} samples for {n} examples")
         if eps is not None:
@@ -387,7 +596,7 @@ class HierarchicalVAE:
                                  f"{[(k, n, size) for size in self.latent_dims]} per level, bottom first")
             eps = [check_batch(np.reshape(e, (rows, size)), size, name="eps", dtype=self.dtype)
                    for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
-        d = self._bottom_up(x)                                                      # once per example
+        d = self._features(x)                                                       # once per example
         ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
         levels, out, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng, eps=eps)
         self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
@@ -400,7 +609,7 @@ class HierarchicalVAE:
         Returns (levels, out, log_px_z, log_ratio): the Levels, the decoder's output (R, width),
         log p(x|z) (R,) and sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ] (R,).
         """
-        levels = self._top_down(ds, rng=rng, eps=eps)
+        levels = self._levels(ds, rng=rng, eps=eps)
         out = self.decode([lev.z for lev in levels])                                # (R, width)
         log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (R,)
         log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
@@ -431,12 +640,14 @@ class HierarchicalVAE:
                dz_l  =  c beta ( r_p - r_q )            d log q / dz - d log p / dz
            At the top p(z_L) = N(0, I) has no parameters, and its r_p is z_L.
         3. _backward_top_down carries these through z_l = mu_q + sigma_q eps, the residual
-           mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows.
+           mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows
+           (bottom-up inference: _backward_upward, through prior_l, encoder_l and the decoder;
+           there q is q(z_l | z_{l-1}) and the same five direct terms hold).
            (At fixed eps, log q = -1/2 sum_j (eps_j^2 + lv_q,j + log 2 pi): its path through z_l
            and its direct terms cancel in mu_q. The code keeps both paths, as derived; the
            tests check the sum against finite differences.)
         4. Every d_i was tiled to k rows, so dLoss/dd_i (N, .) sums its k rows (s, n) over s;
-           _backward_bottom_up takes that down to x. Also x_n is the decoder's target in k
+           _backward_bottom_up (or encoder_1's backward) takes that down to x. Also x_n is the decoder's target in k
            rows: its direct term sums those rows too.
         For k = 1, c = 1/N, and this is the gradient of the one-sample ELBO with a Monte Carlo
         KL at every level; with one level, the VAE's (iwae.py, step 3).
@@ -455,9 +666,9 @@ class HierarchicalVAE:
             r_q, dlv_q = log_normal_gradients(lev.z, lev.mu_q, lev.log_var_q)   # d log q / d(mu_q, lv_q)
             r_p, dlv_p = log_normal_gradients(lev.z, lev.mu_p, lev.log_var_p)   # d log p / d(mu_p, lv_p)
             dlevels.append(Level(cb * r_q, cb * dlv_q, -cb * r_p, -cb * dlv_p, cb * (r_p - r_q)))
-        dd = self._backward_top_down(dout, dlevels, need_dx)               # (k N, .) rows
+        dd = self._backward_levels(dout, dlevels, need_dx)                 # (k N, .) rows
         dd = [None if g is None else g.reshape(k, n, -1).sum(axis=0) for g in dd]   # (N, .) each
-        dx = self._backward_bottom_up(dd, need_dx)
+        dx = self._backward_features(dd, need_dx)
         if not need_dx:
             return None
         dtarget = nll_target_gradient(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
@@ -467,11 +678,12 @@ class HierarchicalVAE:
     def encode(self, x):
         r"""x (N, D) -> [(mu_q, log_var_q)] per level, bottom first, each (N, L_l).
 
-        The lower levels' posteriors depend on the level above; here each is taken at the
-        posterior mean of the level above (eps = 0), so the answer is deterministic.
+        The lower levels' posteriors depend on the level above (top-down inference; with
+        bottom-up inference the upper levels' on the level below); here each is taken at the
+        posterior mean of the level it reads (eps = 0), so the answer is deterministic.
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
-        levels = self._top_down(self._bottom_up(x), eps=self._zeros(len(x)))
+        levels = self._levels(self._features(x), eps=self._zeros(len(x)))
         return [(lev.mu_q, lev.log_var_q) for lev in levels]
 
     def decode(self, z):
@@ -557,7 +769,7 @@ class HierarchicalVAE:
         samples = max(1, min(k, max_rows // examples))
         result = np.empty(len(x))
         for start in range(0, len(x), examples):
-            d = self._bottom_up(x[start:start + examples])                   # once per example
+            d = self._features(x[start:start + examples])                    # once per example
             b = len(d[0])
             log_w = np.empty((k, b))
             for s0 in range(0, k, samples):
@@ -590,12 +802,13 @@ class HierarchicalVAE:
         r"""Per-level, per-dimension KL and active units (as evaluate.latent_diagnostics).
 
         Each level is taken along the posterior-mean path (encode): KL_lj is the KL of
-        dimension j of q(z_l | z_{l+1}, x) from p(z_l | z_{l+1}), averaged over x, and
+        dimension j of q(z_l | z_{l+1}, x) (bottom-up: q(z_l | z_{l-1})) from p(z_l | z_{l+1}),
+        both at the path's z, averaged over x, and
         A_lj = Var_x( mu_q,lj(x) ); a dimension is active if A_lj > threshold.
         Returns a list, bottom first, of dicts kl_per_dim (L_l,), activity (L_l,), active_units.
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
-        levels = self._top_down(self._bottom_up(x), eps=self._zeros(len(x)))
+        levels = self._levels(self._features(x), eps=self._zeros(len(x)))
         out = []
         for lev in levels:
             args = [a.astype(np.float64) for a in lev[:4]]

@@ -91,12 +91,14 @@ def test_parameter_count_from_a_config_equals_the_built_models_count(kind, likel
     assert checkpoint.parameter_count(model.config) == sum(p.size for p in model.params.values())
 
 
-def test_an_older_hierarchical_checkpoint_loads_with_the_decoder_reading_z1(tmp_path):
+@pytest.mark.parametrize("left_out", [("decoder_reads", "decoder_hidden", "inference"),   # the first version
+                                      ("inference",)])                                    # before bottom-up
+def test_an_older_hierarchical_checkpoint_loads_with_the_decoder_reading_z1_inferred_top_down(tmp_path, left_out):
     import json
     from minivae import HierarchicalVAE
     rng = np.random.default_rng(0)
     old = HierarchicalVAE(12, [3, 2], [7, 5], rng=rng, decoder_reads="z1")
-    config = {k: v for k, v in old.config.items() if k not in ("decoder_reads", "decoder_hidden")}
+    config = {k: v for k, v in old.config.items() if k not in left_out}
     path = tmp_path / "old.npz"                                  # as the first version wrote it
     np.savez(path, format=np.array(checkpoint.FORMAT_1), config=np.array(json.dumps(config)),
              history=np.array("{}"), **{f"param/{k}": p for k, p in old.params.items()})
@@ -104,6 +106,7 @@ def test_an_older_hierarchical_checkpoint_loads_with_the_decoder_reading_z1(tmp_
     x = (rng.random((3, 12)) > 0.5).astype(np.float32)
     eps = [rng.standard_normal((3, 3)), rng.standard_normal((3, 2))]
     assert loaded.decoder_reads == "z1" and loaded.loss(x, eps=eps) == old.loss(x, eps=eps)
+    assert loaded.inference == "top-down" and loaded.config == old.config
 
 
 def test_an_older_autoencoder_checkpoint_with_likelihood_gaussian_loads_as_mse(tmp_path):

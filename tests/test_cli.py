@@ -189,7 +189,55 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
     assert _model_config(s)["d_in"] == 784
 
 
+def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_top_down():
+    from minivae.cli import _model_config, _parser, _settings
+    from minivae.train import burda_schedule
+    s = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer"]))
+    assert (s["model"], s["latent_dims"], s["hidden"], s["decoder_hidden"], s["decoder_reads"]) == \
+        ("hvae", [100, 50], [[200, 200], [100, 100]], [200, 200], "z1")
+    assert (s["activation"], s["likelihood"], s["binarize"], s["inference"]) == ("tanh", "bernoulli", True, "bottom-up")
+    assert (s["dataset"], s["batch_size"], s["adam_eps"], s["epochs"], s["objective"]) == \
+        ("mnist", 20, 1e-4, 3280, "elbo")
+    assert s["lr_schedule"] == burda_schedule(8)                      # the one-layer recipe's schedule
+    model = checkpoint.build_model(_model_config(s))
+    shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
+    assert shapes == {"encoder1.0.W": (784, 200), "encoder1.2.W": (200, 200), "encoder1.4.W": (200, 200),
+                      "encoder2.0.W": (100, 100), "encoder2.2.W": (100, 100), "encoder2.4.W": (100, 100),
+                      "prior1.0.W": (50, 100), "prior1.2.W": (100, 100), "prior1.4.W": (100, 200),
+                      "decoder.0.W": (100, 200), "decoder.2.W": (200, 200), "decoder.4.W": (200, 784)}
+    top_down = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--inference", "top-down",
+                                               "--schedule-stages", "4"]))
+    assert top_down["inference"] == "top-down" and top_down["epochs"] == 40 and len(top_down["lr_schedule"]) == 4
+    model = checkpoint.build_model(_model_config(top_down))
+    assert model.inference == "top-down" and model.decoder_reads == "z1"
+    assert model.params["up1.2.W"].shape == (200, 200) and model.params["top.4.W"].shape == (100, 100)
+    assert model.params["prior1.4.W"].shape == (100, 200) and model.params["decoder.4.W"].shape == (200, 784)
+
+
+def test_a_tiny_burda_two_layer_run_trains_evaluates_and_refuses_inference_for_a_vae(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--recipe", "burda2016-2layer", "--dataset", "mnist-subset", "--epochs", "1",
+                 "--batch-size", "500", "--out", str(out), "--quiet", "--no-figures"]) == 0
+    model, history = checkpoint.load(out / "checkpoint.npz")
+    assert (model.kind, model.inference, model.hidden, model.latent_dims) == \
+        ("hvae", "bottom-up", [[200, 200], [100, 100]], [100, 50])
+    run = history["run"]
+    assert (run["recipe"], run["batch_size"], run["adam_eps"], len(run["lr_schedule"])) == \
+        ("burda2016-2layer", 500, 1e-4, 8)
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["kl_per_level"]) == 2 and len(result["active_units_per_level"]) == 2
+    assert result["log_likelihood"] < 0
+    assert main(["train", "--inference", "bottom-up", "--out", str(tmp_path / "vae"), *TINY]) == 2
+    assert "--inference is for --model hvae" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("options", [
+    ["--recipe", "burda2016-2layer", "--dataset", "mnist-subset", "--batch-size", "500",
+     "--quiet", "--no-figures"],                                                  # bottom-up, the lr schedule
+    ["--model", "hvae", "--latent-dims", "3", "2", "--hidden", "16", "8", "--inference", "bottom-up",
+     "--batch-size", "500", "--quiet", "--no-figures"],                          # --inference
     ["--objective", "iwae", "--k", "2", *TINY],                                   # the IWAE objective
     ["--model", "hvae", "--latent-dims", "3", "2", "--hidden", "16", "8", "--batch-size", "500",
      "--objective", "iwae", "--k", "2", "--quiet", "--no-figures"],               # ... of a hierarchical VAE

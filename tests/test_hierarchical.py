@@ -19,7 +19,8 @@ def _data(likelihood, rng, n, d):
 
 
 def _networks(model):
-    return [*model.up, model.top, *model.prior, *model.posterior, model.decoder]
+    nets = [*model.up, model.top, *model.encoders, *model.prior, *model.posterior, model.decoder]
+    return [net for net in nets if net is not None]
 
 
 def _kink_margin(model):
@@ -527,3 +528,273 @@ def test_command_line_trains_a_hierarchical_vae_on_the_iwae_bound(tmp_path):
     assert (run["objective"], run["k"]) == ("iwae", 2)
     model, history = checkpoint.load(out / "checkpoint.npz")
     assert model.kind == "hvae" and np.isfinite(history["train_loss"][0])
+
+
+# -- several deterministic layers per network, and Burda et al.'s bottom-up inference --------------
+
+hidden_settings = st.one_of(st.integers(2, 3), st.lists(st.integers(2, 3), min_size=1, max_size=2))
+
+
+@given(seed=seeds, n=st.integers(1, 3), beta=st.floats(0.1, 2.0),
+       latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3), data=st.data(),
+       inference=st.sampled_from(["top-down", "bottom-up"]),
+       activation=st.sampled_from(["tanh", "sigmoid", "relu"]),
+       likelihood=st.sampled_from(["bernoulli", "gaussian", "gaussian-learned"]),
+       decoder_reads=st.sampled_from(["all", "z1"]), decoder_hidden=hidden_settings)
+def test_both_inference_directions_with_several_layers_per_network_match_finite_differences(
+        seed, n, beta, latent_dims, data, inference, activation, likelihood, decoder_reads, decoder_hidden):
+    rng = np.random.default_rng(seed)
+    hidden = [data.draw(hidden_settings) for _ in latent_dims]       # an int or a list, per level
+    model = HierarchicalVAE(4, latent_dims, hidden, likelihood=likelihood, sigma=0.7, activation=activation,
+                            rng=rng, dtype=np.float64, decoder_reads=decoder_reads,
+                            decoder_hidden=decoder_hidden, inference=inference)
+    for p in model.params.values():              # nonzero biases: every term is exercised
+        p += 0.1 * rng.standard_normal(p.shape)
+    x = _data(likelihood, rng, n, 4)
+    eps = [rng.standard_normal((n, k)) for k in latent_dims]
+    model.loss(x, eps=eps, beta=beta)
+    assume(_kink_margin(model) > 1e-3)
+    assert_model_gradients_match(model, x, lambda: model.loss(x, eps=eps, beta=beta).loss)
+
+
+@given(seed=seeds, n=st.integers(1, 3), k=st.sampled_from([1, 3]), beta=st.floats(0.1, 2.0),
+       latent_dims=st.lists(st.integers(1, 3), min_size=1, max_size=3), data=st.data(),
+       inference=st.sampled_from(["top-down", "bottom-up"]),
+       likelihood=st.sampled_from(["bernoulli", "gaussian-learned"]),
+       decoder_reads=st.sampled_from(["all", "z1"]))
+def test_the_iwae_bound_of_both_inference_directions_with_several_layers_matches_finite_differences(
+        seed, n, k, beta, latent_dims, data, inference, likelihood, decoder_reads):
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(seed)
+    hidden = [data.draw(hidden_settings) for _ in latent_dims]
+    model = HierarchicalVAE(4, latent_dims, hidden, likelihood=likelihood, sigma=0.7, activation="tanh",
+                            rng=rng, dtype=np.float64, decoder_reads=decoder_reads,
+                            decoder_hidden=data.draw(hidden_settings), inference=inference)
+    for p in model.params.values():
+        p += 0.1 * rng.standard_normal(p.shape)
+    x = _data(likelihood, rng, n, 4)
+    eps = [rng.standard_normal((k, n, size)) for size in latent_dims]
+    objective = ImportanceWeighted(model, k)
+    assert_model_gradients_match(objective, x, lambda: objective.loss(x, eps=eps, beta=beta).loss)
+
+
+@pytest.mark.parametrize("inference", ["top-down", "bottom-up"])
+def test_parameter_count_from_the_config_counts_the_built_networks(inference):
+    for hidden, decoder_hidden in (([6, 4], None), ([[6, 5], [4, 4, 3]], [7, 2]), ([[6], 4, [3, 3]], 5)):
+        latent_dims = [3, 2, 2][:len(hidden)]
+        model = HierarchicalVAE(8, latent_dims, hidden, decoder_hidden=decoder_hidden, inference=inference,
+                                likelihood="gaussian-learned", rng=np.random.default_rng(0))
+        assert HierarchicalVAE.parameter_count(model.config) == sum(p.size for p in model.params.values())
+        assert model.params.keys() == model.grads.keys()
+
+
+def test_an_int_per_level_is_a_list_of_one_size_and_keeps_todays_networks():
+    a = HierarchicalVAE(8, [3, 2], [6, 4], rng=np.random.default_rng(3), dtype=np.float64)
+    b = HierarchicalVAE(8, [3, 2], [[6], [4]], rng=np.random.default_rng(3), dtype=np.float64)
+    assert a.config["hidden"] == [6, 4] and a.config["inference"] == "top-down"
+    assert a.params.keys() == b.params.keys()
+    for key, p in a.params.items():
+        assert_allclose(b.params[key], p, rtol=0, atol=0)
+    deep = HierarchicalVAE(8, [3, 2], [[6, 5], [4, 4]], decoder_hidden=[7, 6], rng=np.random.default_rng(3))
+    shapes = {key: p.shape for key, p in deep.params.items() if key.endswith(".W")}
+    assert shapes == {"up1.0.W": (8, 6), "up1.2.W": (6, 5),                          # x -> 6 -> 5 = d_1
+                      "top.0.W": (5, 4), "top.2.W": (4, 4), "top.4.W": (4, 4),       # q(z_2|x)
+                      "prior1.0.W": (2, 4), "prior1.2.W": (4, 4), "prior1.4.W": (4, 6),
+                      "posterior1.0.W": (5 + 2, 6), "posterior1.2.W": (6, 5), "posterior1.4.W": (5, 6),
+                      "decoder.0.W": (5, 7), "decoder.2.W": (7, 6), "decoder.4.W": (6, 8)}
+
+
+def test_bottom_up_builds_burda_et_als_two_layer_model():
+    model = HierarchicalVAE(784, [100, 50], [[200, 200], [100, 100]], decoder_hidden=[200, 200],
+                            decoder_reads="z1", activation="tanh", inference="bottom-up")
+    shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
+    assert shapes == {"encoder1.0.W": (784, 200), "encoder1.2.W": (200, 200), "encoder1.4.W": (200, 200),
+                      "encoder2.0.W": (100, 100), "encoder2.2.W": (100, 100), "encoder2.4.W": (100, 100),
+                      "prior1.0.W": (50, 100), "prior1.2.W": (100, 100), "prior1.4.W": (100, 200),
+                      "decoder.0.W": (100, 200), "decoder.2.W": (200, 200), "decoder.4.W": (200, 784)}
+    assert sum(p.size for p in model.params.values()) == HierarchicalVAE.parameter_count(model.config)
+    assert not model.up and model.top is None and model.posterior == [None]
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian-learned"])
+def test_one_level_inferred_bottom_up_is_the_vae_with_the_same_weights_loss_and_gradients(likelihood):
+    from minivae.iwae import ImportanceWeighted
+    vae = VAE(6, hidden=[5, 4], latent_dim=3, likelihood=likelihood, rng=np.random.default_rng(1),
+              dtype=np.float64)
+    hvae = HierarchicalVAE(6, latent_dims=[3], hidden=[[5, 4]], decoder_hidden=[4, 5], likelihood=likelihood,
+                           rng=np.random.default_rng(1), dtype=np.float64, inference="bottom-up")
+    name = {k: k.replace("encoder1.", "encoder.") for k in hvae.params}
+    assert sorted(name.values()) == sorted(vae.params)
+    rng = np.random.default_rng(2)
+    for k, p in hvae.params.items():
+        p += 0.1 * rng.standard_normal(p.shape)
+        vae.params[name[k]][...] = p
+    x, eps = _data(likelihood, rng, 4, 6), rng.standard_normal((4, 3))
+    assert hvae.loss(x, eps=[eps], beta=0.5) == vae.loss(x, eps=eps, beta=0.5)
+    assert_allclose(hvae.backward(need_dx=True), vae.backward(need_dx=True), rtol=1e-12, atol=1e-15)
+    for k, g in hvae.grads.items():
+        assert_allclose(g, vae.grads[name[k]], rtol=1e-12, atol=1e-15)
+    eps = rng.standard_normal((3, 4, 3))
+    assert_allclose(ImportanceWeighted(hvae, 3).loss(x, eps=[eps]), ImportanceWeighted(vae, 3).loss(x, eps=eps),
+                    rtol=1e-12)
+
+
+def test_bottom_up_samples_each_level_from_the_sample_below():
+    rng = np.random.default_rng(0)
+    model = HierarchicalVAE(8, [3, 2], [6, 4], rng=rng, dtype=np.float64, inference="bottom-up")
+    x, eps = rng.random((5, 8)), [rng.standard_normal((5, 3)), rng.standard_normal((5, 2))]
+    levels = model._levels(model._features(x), eps=eps)
+    mu_1, lv_1 = np.split(model.encoders[0].forward(x), 2, axis=1)                # q(z_1 | x)
+    z_1 = mu_1 + np.exp(lv_1 / 2) * eps[0]
+    mu_2, lv_2 = np.split(model.encoders[1].forward(z_1), 2, axis=1)              # q(z_2 | z_1)
+    z_2 = mu_2 + np.exp(lv_2 / 2) * eps[1]
+    mu_p, lv_p = np.split(model.prior[0].forward(z_2), 2, axis=1)                 # p(z_1 | z_2)
+    for got, want in zip(levels[0], (mu_1, lv_1, mu_p, lv_p, z_1)):
+        assert_allclose(got, want, rtol=1e-12)
+    for got, want in zip(levels[1], (mu_2, lv_2, 0 * mu_2, 0 * mu_2, z_2)):
+        assert_allclose(got, want, rtol=1e-12)
+    # the ELBO's parts: KL_2 exact, KL_1 = E_q[log q(z_1|x)] - log p(z_1|z_2) at the drawn z
+    from scipy.stats import norm
+    parts = model.loss(x, eps=eps)
+    kl_1 = np.mean(-0.5 * np.sum(1 + lv_1 + np.log(2 * np.pi), axis=1)
+                   - norm.logpdf(z_1, mu_p, np.exp(lv_p / 2)).sum(axis=1))
+    kl_2 = np.mean(0.5 * np.sum(mu_2 ** 2 + np.exp(lv_2) - lv_2 - 1, axis=1))
+    assert_allclose(model.kl_per_level, [kl_1, kl_2], rtol=1e-12)
+    assert_allclose(parts.kl, kl_1 + kl_2, rtol=1e-12)
+
+
+def _set_affine(net, M, c):
+    r"""Make a Sequential of Dense layers and identities (leaky ReLUs of slope 1) compute y = x M + c:
+    every layer but the last copies its input into its first columns, the last applies (M, c)."""
+    from minivae.layers import Dense
+    dense = [layer for layer in net.layers if isinstance(layer, Dense)]
+    for layer in net.layers:
+        if isinstance(layer, LeakyReLU):
+            layer.alpha = 1.0
+    for layer in dense[:-1]:
+        W = layer.params["W"]
+        W[...] = 0
+        W[np.arange(M.shape[0]), np.arange(M.shape[0])] = 1                  # needs d_out >= d_in
+        layer.params["b"][...] = 0
+    last = dense[-1].params
+    last["W"][...] = 0
+    last["W"][:M.shape[0]] = M
+    last["b"][...] = c
+
+
+def test_bottom_up_holds_the_exact_posterior_of_the_linear_model_so_every_weight_is_p_x():
+    r"""With one dimension per level, Burda's bottom-up q can be the linear-Gaussian model's exact
+    posterior: p(z_1, z_2 | x) = p(z_1 | x) p(z_2 | z_1) (z_2 reaches x only through z_1), each
+    factor a 1-d Gaussian with a mean affine in what it reads. Then every importance weight equals
+    p(x): L_1 is log p(x) for any noise, and the ELBO's gap is zero."""
+    from minivae.iwae import ImportanceWeighted
+    rng = np.random.default_rng(0)
+    d, sigma = 3, 0.6
+    m = lg.TwoLevelModel(A=np.array([[0.8]]), a=np.array([0.3]), log_var_1=np.array([np.log(0.5)]),
+                         W=rng.standard_normal((d, 1)), b=rng.standard_normal(d), sigma=sigma)
+    model = HierarchicalVAE(d, [1, 1], [[3, 3], 2], decoder_hidden=[1], likelihood="gaussian", sigma=sigma,
+                            activation="leaky_relu", rng=rng, dtype=np.float64, decoder_reads="z1",
+                            inference="bottom-up")
+    A, a, v1 = m.A[0, 0], m.a[0], np.exp(m.log_var_1[0])
+    s1 = A * A + v1                                                  # p(z_1) = N(a, s1)
+    prec_1 = 1 / s1 + m.W[:, 0] @ m.W[:, 0] / sigma ** 2             # p(z_1 | x): precision
+    _set_affine(model.encoders[0], np.hstack([m.W / sigma ** 2 / prec_1, np.zeros((d, 1))]),
+                [(a / s1 - m.b @ m.W[:, 0] / sigma ** 2) / prec_1, -np.log(prec_1)])
+    prec_2 = 1 + A * A / v1                                          # p(z_2 | z_1): precision
+    _set_affine(model.encoders[1], np.array([[A / v1 / prec_2, 0.0]]), [-A * a / v1 / prec_2, -np.log(prec_2)])
+    _set_affine(model.prior[0], np.array([[A, 0.0]]), [a, m.log_var_1[0]])  # p(z_1 | z_2)
+    _set_affine(model.decoder, m.W.T, m.b)                           # p(x | z_1)
+    x = lg.two_level_sample(4, m, np.random.default_rng(1))
+    exact = lg.two_level_log_marginal(x, m)
+    assert_allclose(model.log_likelihood(x, k=1, seed=2), exact, rtol=1e-10)
+    objective = ImportanceWeighted(model, 7)
+    objective.loss(x, rng=np.random.default_rng(3))
+    assert_allclose(objective.log_w, np.tile(exact, (7, 1)), rtol=1e-10)   # every weight is p(x)
+    elbo = -np.mean([model.loss(x, rng=np.random.default_rng(s)).loss for s in range(400)])
+    assert abs(elbo - exact.mean()) < 0.05                            # no gap left (Monte Carlo)
+
+
+def test_bottom_up_linear_elbo_is_log_p_x_minus_the_kl_to_the_exact_posterior():
+    r"""Linear networks, two dimensions in z_1: bottom-up q(z_1, z_2 | x) = N(m_1, S_1) N(E z_1 + e, S_2)
+    is a joint Gaussian, mean [m_1; E m_1 + e], covariance [[S_1, S_1 E^T], [E S_1, E S_1 E^T + S_2]],
+    so ELBO = log p(x) - KL(q || p(z|x)) in closed form (linear_gaussian.two_level_posterior).
+    -loss, averaged over many draws, must find it; so must L_1, log_likelihood with k = 1."""
+    rng = np.random.default_rng(4)
+    d, (l1, l2), sigma = 3, (2, 1), 0.6
+    m = lg.TwoLevelModel(A=rng.standard_normal((l1, l2)), a=rng.standard_normal(l1),
+                         log_var_1=np.log(rng.uniform(0.3, 1.0, l1)), W=rng.standard_normal((d, l1)),
+                         b=rng.standard_normal(d), sigma=sigma)
+    model = HierarchicalVAE(d, [l1, l2], [3, [2, 2]], decoder_hidden=[2], likelihood="gaussian", sigma=sigma,
+                            activation="leaky_relu", rng=rng, dtype=np.float64, decoder_reads="z1",
+                            inference="bottom-up")
+    M1, c1 = 0.3 * rng.standard_normal((d, l1)), 0.3 * rng.standard_normal(l1)   # q(z_1|x) mean
+    lv_1, E, e, lv_2 = np.log([0.2, 0.4]), rng.standard_normal((l2, l1)), rng.standard_normal(l2), np.log([0.3])
+    _set_affine(model.encoders[0], np.hstack([M1, np.zeros((d, l1))]), np.concatenate([c1, lv_1]))
+    _set_affine(model.encoders[1], np.hstack([E.T, np.zeros((l1, l2))]), np.concatenate([e, lv_2]))
+    _set_affine(model.prior[0], np.hstack([m.A.T, np.zeros((l2, l1))]), np.concatenate([m.a, m.log_var_1]))
+    _set_affine(model.decoder, m.W.T, m.b)
+    x = lg.two_level_sample(1, m, np.random.default_rng(5))
+    m1 = x @ M1 + c1                                                  # (1, L1)
+    S1, S2 = np.diag(np.exp(lv_1)), np.diag(np.exp(lv_2))
+    mean_q = np.hstack([m1, m1 @ E.T + e])
+    cov_q = np.block([[S1, S1 @ E.T], [E @ S1, E @ S1 @ E.T + S2]])[None]
+    mean, cov = lg.two_level_posterior(x, m)
+    exact_log_px = lg.two_level_log_marginal(x, m)
+    exact_elbo = exact_log_px - lg.kl_gaussians(mean_q, cov_q, mean, cov)
+    rng = np.random.default_rng(6)
+    draws = np.array([-model.loss(np.repeat(x, 500, 0), rng=rng).loss for _ in range(100)])
+    assert abs(draws.mean() - exact_elbo[0]) <= 4 * draws.std(ddof=1) / np.sqrt(len(draws))
+    assert exact_log_px[0] - exact_elbo[0] > 0.1                      # a real gap to find
+    one_sample = model.log_likelihood(np.repeat(x, 50_000, 0), k=1, seed=7)   # L_1 = the sampled ELBO
+    assert abs(one_sample.mean() - exact_elbo[0]) <= 4 * one_sample.std(ddof=1) / np.sqrt(len(one_sample))
+
+
+def test_bad_hidden_lists_and_inference_names_are_clear_errors():
+    for hidden, message in (([6], "one positive size per level"), ([[6, 5]], "one positive size per level"),
+                            ([[], 4], "non-empty list of sizes"), ([[6, [5]], 4], "non-empty list of sizes"),
+                            ([6, 0], "whole number >= 1"), ([[6, 2.5], 4], "whole number >= 1"),
+                            (6, "one entry per level")):
+        with pytest.raises(InputError, match=message):
+            HierarchicalVAE(8, latent_dims=[3, 2], hidden=hidden)
+    with pytest.raises(InputError, match="decoder_hidden must be a size >= 1 or a non-empty list"):
+        HierarchicalVAE(8, latent_dims=[3], hidden=[6], decoder_hidden=[])
+    with pytest.raises(InputError, match="inference must be 'top-down'.*or 'bottom-up'"):
+        HierarchicalVAE(8, latent_dims=[3], hidden=[6], inference="bottomup")
+    from minivae import checkpoint
+    good = HierarchicalVAE(8, [3, 2], [[6, 5], 4], inference="bottom-up").config
+    checkpoint.check_config(good)
+    for field, value, message in (("inference", "sideways", "'top-down' or 'bottom-up'"),
+                                  ("hidden", [[6, 0], 4], "one entry per level"),
+                                  ("hidden", [[], 4], "one entry per level"),
+                                  ("decoder_hidden", [5, []], "non-empty list")):
+        with pytest.raises(InputError, match=message):
+            checkpoint.check_config({**good, field: value})
+
+
+@pytest.mark.parametrize("inference", ["top-down", "bottom-up"])
+def test_a_checkpoint_of_several_layers_per_level_round_trips_and_resumes(tmp_path, inference):
+    from minivae import checkpoint
+    from minivae.fast_optim import FastAdam
+    rng = np.random.default_rng(0)
+    x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)
+
+    def fresh():
+        return HierarchicalVAE(16, [4, 2], [[16, 12], [8, 8]], decoder_hidden=[12, 16], activation="tanh",
+                               rng=np.random.default_rng(1), inference=inference, decoder_reads="z1")
+
+    whole, wrng = fresh(), np.random.default_rng(2)
+    wopt = FastAdam(whole.params, lr=3e-3)
+    train(whole, x, x, epochs=4, batch_size=16, lr=3e-3, rng=wrng, optimizer=wopt)
+    part, prng = fresh(), np.random.default_rng(2)
+    popt = FastAdam(part.params, lr=3e-3)
+    history = train(part, x, x, epochs=2, batch_size=16, lr=3e-3, rng=prng, optimizer=popt)
+    path = tmp_path / "run.npz"
+    checkpoint.save(path, part, history, optimizer=popt, rng=prng)
+    loaded, _ = checkpoint.load(path)
+    assert loaded.config == part.config and loaded.inference == inference and loaded.hidden == [[16, 12], [8, 8]]
+    probe = rng.random((5, 16))
+    assert loaded.loss(probe, eps=loaded._zeros(5)) == part.loss(probe, eps=part._zeros(5))
+    model, history, optimizer, rng2 = checkpoint.load_for_resume(path)
+    train(model, x, x, epochs=4, batch_size=16, lr=3e-3, rng=rng2, optimizer=optimizer, history=history)
+    for key, p in whole.params.items():
+        assert np.array_equal(model.params[key], p), key
