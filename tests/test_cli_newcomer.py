@@ -9,16 +9,14 @@ help that is the reference, and one clear line for a surprising value.
   usage block names exactly the parser's options;
 * a batch larger than the data, an absurd epoch count, more test examples than there are:
   exit status 2 and one line that says what to give instead;
-* Ctrl-C / SIGTERM ends with one "interrupted" line that says what was written.
+* (Ctrl-C / SIGTERM: tests/test_reliability.py.)
 """
 import argparse
 import hashlib
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -229,19 +227,5 @@ def test_figures_help_epochs_bound_is_the_one_enforced():
     assert f"1 to {figures.MAX_FIGURE_EPOCHS}" in next(
         a.help for a in _subparsers()["figures"]._actions if "--epochs" in a.option_strings)
 
-
-# --- interruption ------------------------------------------------------------------------------
-
-def test_an_interrupted_training_says_once_what_it_wrote_and_how_to_continue(tmp_path):
-    out = tmp_path / "run"
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
-    p = subprocess.Popen([sys.executable, "-m", "minivae", "train", "--out", str(out), "--epochs", "1000",
-                          *TINY, "--no-figures"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env)
-    deadline = time.time() + 120
-    while not (out / "history.json").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 130 and err.count("minivae train: interrupted") == 1, err
-    assert f"--resume {out}" in err and "checkpoint" in err and "Traceback" not in err
+# Interruption (Ctrl-C or SIGTERM says once what was written and how to continue):
+# tests/test_reliability.py, test_a_signal_during_training_leaves_a_resumable_run_and_no_leftovers.

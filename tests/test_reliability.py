@@ -301,7 +301,8 @@ def test_two_concurrent_trainings_into_one_folder_cannot_interleave(tmp_path):
     assert not (out / ".minivae.lock").exists()
 
 
-def test_sigterm_during_training_leaves_a_resumable_run_and_no_leftovers(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_a_signal_during_training_leaves_a_resumable_run_and_no_leftovers(tmp_path, signum):
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
     p = subprocess.Popen([sys.executable, "-m", "minivae", "train", "--out", str(out), "--epochs", "1000",
@@ -310,10 +311,10 @@ def test_sigterm_during_training_leaves_a_resumable_run_and_no_leftovers(tmp_pat
     deadline = time.time() + 120
     while not (out / "history.json").exists() and time.time() < deadline:
         time.sleep(0.05)
-    p.send_signal(signal.SIGTERM)
+    p.send_signal(signum)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
-    assert err.count("minivae train: interrupted") == 1, err
+    assert p.returncode == 130 and f"--resume {out}" in err and "Traceback" not in err
+    assert err.count("minivae train: interrupted") == 1, err          # one line, not two
     assert sorted(x.name for x in out.iterdir()) == ["checkpoint.npz", "history.json"]
     done = len(checkpoint.load(out / "checkpoint.npz")[1]["train_loss"])
     r = _run("train", "--resume", str(out), "--epochs", str(done + 1), "--quiet", "--no-figures")
