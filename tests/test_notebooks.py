@@ -163,8 +163,9 @@ def test_published_numbers_are_what_the_code_prints_now(path):
     values = same_environment_as_published()
     if not values:
         import warnings
-        warnings.warn(f"{path.name}: published with {course.PUBLISHED_WITH.read_text().split()} and run with "
-                      f"{course.environment()}: comparing how many numbers each cell prints, not their values")
+        import json
+        warnings.warn(f"{path.name}: published with {json.loads(course.PUBLISHED_WITH.read_text())} and run "
+                      f"with {course.environment()}: comparing how many numbers each cell prints, not their values")
     problems = published_problems(nbformat.read(path, as_version=4),
                                   nbformat.read(published, as_version=4), fresh=executed(path), values=values)
     assert not problems, f"{path.name}: {problems}{STALE}"
