@@ -282,6 +282,17 @@ for i in np.ndindex(x.shape):
     x[i] = old
     grad[i] = (f_plus - f_minus) / (2 * h)
 """,
+            "restores_only_at_the_end": """\
+saved = x.copy()
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    x[i] = saved[i] + h
+    f_plus = f()
+    x[i] = saved[i] - h                                          # left at -h while the next entries run
+    f_minus = f()
+    grad[i] = (f_plus - f_minus) / (2 * h)
+x[...] = saved                                                   # restored once, after the loop
+""",
         },
     },
     3: {
