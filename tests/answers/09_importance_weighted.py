@@ -76,6 +76,11 @@ return m + np.log(np.sum(np.exp(log_w - m), axis=0)) - np.log(log_w.shape[1])   
 m = log_w.max(axis=0)
 return m + np.log(np.mean(np.exp((log_w - m).astype(np.float32)), axis=0))
 """,
+            "sorts_the_caller_s_array_in_place": """\
+log_w.sort(axis=0)                                               # reorders the caller's rows: w_s no longer pairs with z_s
+top = log_w[-1]
+return top + np.log(np.mean(np.exp(log_w - top), axis=0))
+""",
         },
     },
     2: {
