@@ -103,6 +103,12 @@ softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
 nll = np.sum(np.mean(softplus - x * logits, axis=1))
 dlogits = (1 / (1 + np.exp(-logits)) - x) / logits.shape[1]
 """,
+            "binarizes_x_in_place": """\
+x[...] = x > 0.5                                                 # "binarize the data", in the caller's array
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus - x * logits) / len(x)
+dlogits = (1 / (1 + np.exp(-logits)) - x) / len(x)
+""",
         },
     },
     2: {
