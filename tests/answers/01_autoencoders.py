@@ -36,6 +36,15 @@ diff = (x_hat - x).astype(np.float64)
 value = float(np.einsum("nd,nd->", diff, diff) / len(x))
 dx_hat = (2 * diff / len(x)).astype(x_hat.dtype)
 """,
+            "float64_value_and_multiply": """\
+diff = np.subtract(x_hat, x, dtype=np.float64)
+value = float(np.sum(np.multiply(diff, diff)) / diff.shape[0])
+dx_hat = np.multiply(diff, 2.0 / diff.shape[0])
+""",
+            "mean_of_squared_row_norms": """\
+value = np.mean(np.linalg.norm(x_hat - x, axis=1) ** 2)
+dx_hat = 2 * (x_hat - x) / len(x_hat)
+""",
         },
         "wrong": {
             "mean_over_pixels_too": """\
@@ -72,6 +81,20 @@ r = np.linalg.norm(x_hat - x, axis=1, keepdims=True)    # (N, 1)
 value = np.sum(r) / n
 dx_hat = (x_hat - x) / (r * n)
 """,
+            "batch_size_hard_coded_8": """\
+value = np.sum((x - x_hat) ** 2) / 8            # the check's batch size, not x.shape[0]
+dx_hat = 2 * (x_hat - x) / 8
+""",
+            "absolute_error": """\
+n = x.shape[0]
+value = np.sum(np.abs(x - x_hat)) / n
+dx_hat = np.sign(x_hat - x) / n
+""",
+            "value_summed_gradient_averaged_in_float16": """\
+n = x.shape[0]
+value = np.sum(((x - x_hat) ** 2).astype(np.float16)) / n    # float16 accumulation
+dx_hat = 2 * (x_hat - x) / n
+""",
         },
     },
     2: {   # pca_reconstruct(x, L, axes=None) -> (N, 784); training loss vs Eckart-Young at rtol 1e-4
@@ -92,6 +115,16 @@ return np.array([mean_image + A.T @ (A @ (row - mean_image)) for row in x])
 A = axes[:L]
 c = np.einsum("nd,ld->nl", x - mean_image, A)
 return np.einsum("nl,ld->nd", c, A) + mean_image
+""",
+            "float64_projection": """\
+A = axes[:L].astype(np.float64)                                        # (L, 784)
+c = (x.astype(np.float64) - mean_image) @ A.T
+return (c @ A + mean_image).astype(x.dtype)
+""",
+            "lstsq_codes": """\
+A = axes[:L]                                                           # (L, 784), orthonormal rows
+codes = np.linalg.lstsq(A.T, (x - mean_image).T, rcond=None)[0]       # (L, N)
+return mean_image + codes.T @ A
 """,
         },
         "wrong": {
@@ -123,6 +156,20 @@ return (x - mean_image) @ V @ V.T + mean_image
 V = axes[:L].T
 m_batch = x.mean(axis=0)                                       # not the training mean
 return (x - m_batch) @ V @ V.T + m_batch
+""",
+            "L_hard_coded_16": """\
+V = axes[:16].T                                                # the notebook's L, not the argument
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "centres_the_caller_s_array_in_place": """\
+x -= mean_image                                                # changes the caller's x_train
+V = axes[:L].T
+return x @ V @ V.T + mean_image
+""",
+            "codes_scaled_by_singular_values": """\
+A = axes[:L]
+codes = (x - mean_image) @ A.T * s[:L]                         # scaled codes, decoded unscaled
+return mean_image + codes @ A
 """,
         },
     },

@@ -25,6 +25,16 @@ return np.logaddexp.reduce(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
 z = rng.standard_normal((S, L))
 return logsumexp(lg.log_likelihood(x, z, W, b, sigma), b=np.full(S, 1.0 / S))
 """,
+            "multivariate_normal_draws": """\
+z = rng.multivariate_normal(np.zeros(L), np.eye(L), size=S)      # (S, L) from the prior
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "running_logaddexp_loop": """\
+total = -np.inf
+for _ in range(S):
+    total = np.logaddexp(total, lg.log_likelihood(x, rng.standard_normal((1, L)), W, b, sigma)[0])
+return total - np.log(S)
+""",
         },
         "wrong": {
             "mean_of_logs": """\
@@ -54,6 +64,18 @@ return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
             "prior_density_not_likelihood": """\
 z = rng.standard_normal((S, L))
 return logsumexp(lg.log_prior(z)) - np.log(S)
+""",
+            "numpy_global_rng_not_the_argument": """\
+z = np.random.standard_normal((S, L))                          # ignores rng
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "divides_by_S_minus_1": """\
+z = rng.standard_normal((S, L))
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S - 1)
+""",
+            "S_ignored_1000_draws": """\
+z = rng.standard_normal((1000, L))                             # a fixed number of draws, not S
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(1000)
 """,
         },
     },
@@ -85,6 +107,17 @@ for j in range(L):
     total += np.log(M[j, j])
 best_gap = 0.5 * (total - np.log(np.linalg.det(M)))
 """,
+            "schur_complement_of_the_covariance": """\
+c = cov
+cond = np.array([c[0, 0] - c[0, 1] ** 2 / c[1, 1], c[1, 1] - c[0, 1] ** 2 / c[0, 0]])
+best_log_var = np.log(cond)[None]                            # conditional variances = 1 / M_jj
+rho2 = c[0, 1] ** 2 / (c[0, 0] * c[1, 1])
+best_gap = -0.5 * np.log1p(-rho2)
+""",
+            "log_of_reciprocal_and_eigenvalues": """\
+best_log_var = np.log(1.0 / np.diag(M)).reshape(1, -1)
+best_gap = 0.5 * (np.log(np.diag(M)).sum() - np.log(np.linalg.eigvalsh(M)).sum())
+""",
         },
         "wrong": {
             "precision_not_variance": """\
@@ -114,6 +147,15 @@ best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
             "slogdet_sign_not_log_det": """\
 best_log_var = -np.log(np.diag(M))[None]
 best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[0])   # [0] is the sign
+""",
+            "gap_with_the_marginal_variances": """\
+best_log_var = -np.log(np.diag(M))[None]
+q_var = np.diag(cov)                                         # the marginals in the gap
+best_gap = 0.5 * (np.sum(q_var * np.diag(M)) - L - np.sum(np.log(q_var)) - np.linalg.slogdet(M)[1])
+""",
+            "log_var_shape_L_by_1": """\
+best_log_var = -np.log(np.diag(M))[:, None]                  # (L, 1), not (1, L)
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
 """,
         },
     },
@@ -152,6 +194,13 @@ for t, g in ((1, g1), (2, g2)):
     v *= beta2
     v += (1 - beta2) * np.square(g)
     p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
+            "the_library_adam": """\
+state = {"p": p.copy()}
+opt = Adam(state, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
+opt.step({"p": g1})
+opt.step({"p": g2})
+p_mine = state["p"]
 """,
         },
         "wrong": {
@@ -218,6 +267,31 @@ for t, g in [(1, g1), (2, g2)]:
             "plain_gradient_steps": """\
 p_mine = p - lr * g1 - lr * g2
 """,
+            "float32_moment_buffers": """\
+p_mine = p.copy()
+m, v = np.zeros(3, np.float32), np.zeros(3, np.float32)       # float32 moments, kept in place
+for t, g in [(1, g1), (2, g2)]:
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+""",
+            "beta1_in_both_bias_corrections": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p_mine -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta1**t)) + eps)
+""",
+            "step_counter_from_zero_clipped": """\
+p_mine = p.copy()
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in enumerate([g1, g2]):                              # t = 0, 1
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    tt = max(t, 1)
+    p_mine -= lr * (m / (1 - beta1**tt)) / (np.sqrt(v / (1 - beta2**tt)) + eps)
+""",
         },
     },
     4: {   # one_sample_elbo(...) (S,): log p(x) at the posterior (rtol 1e-10), ELBO on average (4 SE)
@@ -242,6 +316,11 @@ for s in range(len(z)):
     out[s] = (lg.log_likelihood(x, zs, W, b, sigma)[0] + lg.log_prior(zs)[0]
               + gaussian_nll_per_example(mu, log_var, zs)[0])
 return out
+""",
+            "scipy_multivariate_normal": """\
+from scipy.stats import multivariate_normal
+log_q = multivariate_normal(mean=mu[0], cov=np.diag(np.exp(log_var[0]))).logpdf(z)   # (S,)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - np.atleast_1d(log_q)
 """,
         },
         "wrong": {
@@ -270,6 +349,15 @@ return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
 """,
             "q_evaluated_at_its_mean": """\
 log_q = -gaussian_nll_per_example(mu, log_var, np.repeat(mu, len(z), axis=0))
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "log_q_missing_one_half_on_log_var": """\
+log_q = -0.5 * np.sum((z - mu) ** 2 / np.exp(log_var) + np.log(2 * np.pi), axis=1) - np.sum(log_var, axis=1)
+return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "log_q_with_std_not_variance": """\
+s = np.exp(0.5 * log_var)
+log_q = -0.5 * np.sum((z - mu) ** 2 / s + log_var + np.log(2 * np.pi), axis=1)    # / sigma, not sigma^2
 return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
 """,
         },

@@ -29,6 +29,17 @@ for n in range(dz.shape[0]):
         dmu[n, j] = dz[n, j]
         dlog_var[n, j] = dz[n, j] * eps[n, j] * np.exp(0.5 * log_var[n, j]) / 2
 """,
+            "in_place_on_copies": """\
+dmu = dz.copy()
+dlog_var = dz.copy()
+dlog_var *= eps
+dlog_var *= np.exp(0.5 * log_var)
+dlog_var /= 2
+""",
+            "exp_of_log_var_over_2_minus_log_2": """\
+dmu = np.ones_like(dz) * dz
+dlog_var = dz * eps * np.exp(0.5 * log_var - np.log(2.0))      # sigma / 2 in one exp
+""",
         },
         "wrong": {
             "log_var_as_log_sigma": """\
@@ -61,6 +72,22 @@ dmu, dlog_var = dz.sum(axis=0), (dz * eps * sigma / 2).sum(axis=0)
 sigma = np.exp(0.5 * log_var)
 dmu, dlog_var = -dz, -dz * eps * sigma / 2
 """,
+            "dmu_aliases_dz_scaled_in_place": """\
+sigma = np.exp(0.5 * log_var)
+dmu = dz
+dz *= eps * sigma / 2                                          # also changes dmu: the same array
+dlog_var = dz
+""",
+            "sigma_as_exp_of_log_var_halved": """\
+sigma = np.exp(log_var) / 2                                    # exp(log_var) / 2, not exp(log_var / 2)
+dmu = dz
+dlog_var = dz * eps * sigma / 2
+""",
+            "derivative_of_log_sigma": """\
+sigma = np.exp(0.5 * log_var)
+dmu = dz
+dlog_var = dz * eps * sigma                                    # dz/dlog_sigma, not dz/dlog_var
+""",
         },
     },
     2: {   # g_mu_score (S, L); unbiased within 4 standard errors, and a larger variance than rep.
@@ -82,6 +109,14 @@ g_mu_score = (f(z) - f(mu))[:, None] * (z - mu_s) / sigma**2     # a control var
 """,
             "through_eps": """\
 g_mu_score = f(z)[:, None] * ((z - mu_s) / sigma) / sigma          # eps / sigma
+""",
+            "fresh_samples_from_q": """\
+rng_q = np.random.default_rng(123)
+z_q = mu_s + sigma * rng_q.standard_normal(mu_s.shape)         # other draws from q: still unbiased
+g_mu_score = f(z_q)[:, None] * (z_q - mu_s) / sigma**2
+""",
+            "batch_mean_baseline": """\
+g_mu_score = (f(z) - f(z).mean())[:, None] * (z - mu_s) / sigma**2    # a baseline: bias O(1/S)
 """,
         },
         "wrong": {
@@ -109,6 +144,15 @@ g_mu_score = f(z)[:, None] * 0.5 * ((z - mu_s) ** 2 / sigma**2 - 1)
             "reparameterized_instead": """\
 g_mu_score = df(z)                                                  # the other estimator
 """,
+            "eps_over_sigma_squared": """\
+g_mu_score = f(z)[:, None] * eps / sigma**2                   # eps = (z - mu) / sigma: one sigma too many
+""",
+            "f_at_the_mean_not_at_z": """\
+g_mu_score = f(mu_s)[:, None] * (z - mu_s) / sigma**2
+""",
+            "averaged_over_samples_twice": """\
+g_mu_score = f(z)[:, None] * (z - mu_s) / sigma**2 / S        # already a mean: one per sample is asked
+""",
         },
     },
     3: {   # buggy_variance(log_var), shaped like log_var; within 2% of 200,000 measured samples
@@ -125,6 +169,12 @@ return sigma_from_log_var(log_var) ** 4
 """,
             "square_of_exp": """\
 return np.square(np.exp(log_var))
+""",
+            "exp_of_log_var_plus_log_var": """\
+return np.exp(log_var + log_var)
+""",
+            "power_of_e": """\
+return np.power(np.e, 2.0 * np.asarray(log_var, dtype=float))
 """,
         },
         "wrong": {
@@ -148,6 +198,16 @@ return np.exp(2 * log_var).mean()
 """,
             "fourth_power": """\
 return np.exp(4 * log_var)
+""",
+            "second_moment_not_variance": """\
+return np.exp(2 * log_var) + 0.3**2                           # E[z^2] of the check's mu = 0.3
+""",
+            "math_exp_for_a_number_only": """\
+import math
+return math.exp(2 * log_var)
+""",
+            "variance_of_the_log_normal": """\
+return np.exp(np.exp(log_var) ** 2) * (np.exp(np.exp(log_var) ** 2) - 1)
 """,
         },
     },

@@ -39,6 +39,15 @@ kl_rows = 0.5 * (mu**2 + np.exp(log_var) - log_var - 1)      # (N, L)
 kl = kl_rows.sum(axis=1).mean()
 dmu, dlog_var = mu / n, (np.exp(log_var) - 1) / 2 / n
 """,
+            "the_library_function": """\
+kl, dmu, dlog_var = kl_standard_normal(mu, log_var)
+""",
+            "variance_then_log_of_it": """\
+v = np.exp(log_var)                                               # (N, L)
+kl = 0.5 * np.mean(np.sum(mu * mu + v - np.log(v) - 1.0, axis=-1))
+dmu = mu / len(mu)
+dlog_var = 0.5 * (v - 1.0) / len(mu)
+""",
         },
         "wrong": {
             "dlog_var_sign": """\
@@ -93,6 +102,24 @@ kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
 dmu = mu / n
 dlog_var = (1 - np.exp(-log_var)) / (2 * n)                # d/dv, not d/dlog v
 """,
+            "batch_size_hard_coded_5": """\
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / 5      # the check's N, not mu.shape[0]
+dmu = mu / 5
+dlog_var = (np.exp(log_var) - 1) / (2 * 5)
+""",
+            "averaged_over_latent_dimensions": """\
+n = mu.shape[-1]                                                  # L, not N
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = mu / n
+dlog_var = (np.exp(log_var) - 1) / (2 * n)
+""",
+            "float32_arithmetic": """\
+m, lv = mu.astype(np.float32), log_var.astype(np.float32)
+n = mu.shape[0]
+kl = 0.5 * np.sum(m**2 + np.exp(lv) - lv - 1) / n
+dmu = m / n
+dlog_var = (np.exp(lv) - 1) / (2 * n)
+""",
         },
     },
     2: {
@@ -111,6 +138,21 @@ v_beta = 1 / (1 + np.diag(W.T @ W) / (beta * sigma**2))
             "scaled_by_sigma2": """\
 mu_beta = np.linalg.solve(W.T @ W + beta * sigma**2 * np.eye(L2), W.T @ r)
 v_beta = beta * sigma**2 / (beta * sigma**2 + (W * W).sum(axis=0))
+""",
+            "coordinate_ascent_to_convergence": """\
+mu_beta = np.zeros(L2)
+col = np.sum(W * W, axis=0) / sigma**2                             # (L2,)
+for _ in range(2_000):                                             # Gauss-Seidel on a convex quadratic
+    for j in range(L2):
+        rest = r - W @ mu_beta + W[:, j] * mu_beta[j]
+        mu_beta[j] = (W[:, j] @ rest / sigma**2) / (col[j] + beta)
+v_beta = 1.0 / (1.0 + col / beta)
+""",
+            "cholesky_solve": """\
+from scipy.linalg import cho_factor, cho_solve
+A = W.T @ W / sigma**2 + beta * np.eye(L2)                         # (L2, L2), positive definite
+mu_beta = cho_solve(cho_factor(A), W.T @ r / sigma**2)
+v_beta = beta / (beta + np.einsum("dj,dj->j", W, W) / sigma**2)
 """,
         },
         "wrong": {
@@ -146,6 +188,20 @@ v_beta = np.sqrt(beta / (beta + np.sum(W * W, axis=0) / sigma**2))
             "row_norms_wrong_axis": """\
 mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
 v_beta = beta / (beta + np.sum(W * W, axis=1) / sigma**2)       # (D,): norms of the rows
+""",
+            "beta_added_to_every_entry": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta, W.T @ r / sigma**2)    # + beta, not + beta I
+v_beta = beta / (beta + np.sum(W * W, axis=0) / sigma**2)
+""",
+            "variances_from_the_full_inverse": """\
+A = W.T @ W / sigma**2 + beta * np.eye(L2)
+mu_beta = np.linalg.solve(A, W.T @ r / sigma**2)
+v_beta = beta * np.diag(np.linalg.inv(A))                           # marginals, not the diagonal optimum
+""",
+            "float32_solve": """\
+A = (W.T @ W / sigma**2 + beta * np.eye(L2)).astype(np.float32)
+mu_beta = np.linalg.solve(A, (W.T @ r / sigma**2).astype(np.float32))
+v_beta = (beta / (beta + np.sum(W * W, axis=0) / sigma**2)).astype(np.float32)
 """,
         },
     },

@@ -25,6 +25,18 @@ f0 = np.tanh(0.7)
 f3 = -2 * (1 - f0**2) * (1 - 3 * f0**2)              # the same polynomial, expanded differently
 h_star = (3 * u * abs(f0) / abs(f3)) ** (1 / 3)
 """,
+            "sech_powers": """\
+u = 2.0**-53
+sech2 = 1 / np.cosh(x0) ** 2
+f3 = 4 * sech2 * np.tanh(x0) ** 2 - 2 * sech2**2               # d/dx of f'' = -2 sech^2 tanh
+h_star = np.cbrt(3 * u * np.abs(np.tanh(x0)) / np.abs(f3))
+""",
+            "float_and_math_module": """\
+import math
+u = float(np.finfo(float).eps) / 2
+t = math.tanh(float(x0))
+h_star = (3 * u * abs(t) / abs(2 * (3 * t * t - 1) * (1 - t * t))) ** (1.0 / 3.0)
+""",
         },
         "wrong": {
             "sqrt_rule_of_forward_differences": """\
@@ -67,6 +79,24 @@ h_star = (3 * u * abs(t) / abs(-2 * t * (1 - t**2))) ** (1 / 3)     # |f''|
 u = np.finfo(np.float32).eps / 2
 t = np.tanh(x0)
 h_star = (3 * u * abs(t) / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)
+""",
+            "cube_root_by_floor_division": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+f3 = (6 * t**2 - 2) * (1 - t**2)
+h_star = (3 * u * abs(t) / abs(f3)) ** (1 // 3)                 # 1 // 3 == 0
+""",
+            "one_element_array": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(np.array([x0]))
+f3 = (6 * t**2 - 2) * (1 - t**2)
+h_star = (3 * u * abs(t) / abs(f3)) ** (1 / 3)                  # shape (1,), not one number
+""",
+            "third_derivative_of_sech_squared": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+f3 = (6 * t**2 - 2) * (1 - t**2) * (-2 * t)                      # one derivative too many
+h_star = (3 * u * abs(t) / abs(f3)) ** (1 / 3)
 """,
         },
     },
@@ -118,6 +148,18 @@ for i in np.ndindex(*x.shape):
     finally:
         x[i] = old
     grad[i] = (up - down) / h / 2
+""",
+            "put_and_take": """\
+grad = np.zeros(x.shape, dtype=np.float64)
+for k in range(x.size):
+    idx = np.unravel_index(k, x.shape)
+    old = float(x[idx])
+    x[idx] = old + h
+    up = f()
+    x[idx] = old - h
+    down = f()
+    x[idx] = old
+    grad[idx] = (up - down) / (2 * h)
 """,
         },
         "wrong": {
@@ -205,6 +247,52 @@ for i in np.ndindex(x.shape):
     x[i] = old
     grad[i] = (f_plus - f_minus) / 2e-5
 """,
+            "float32_gradient_buffer": """\
+grad = np.zeros(x.shape, dtype=np.float32)                       # rounds every entry to float32
+for i in np.ndindex(x.shape):
+    old = x[i]
+    x[i] = old + h
+    f_plus = f()
+    x[i] = old - h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "perturbs_a_reshaped_copy": """\
+flat = x.reshape(-1)                                             # a view only if x is C-contiguous
+grad = np.zeros(x.size)
+for k in range(x.size):
+    old = flat[k]
+    flat[k] = old + h
+    f_plus = f()
+    flat[k] = old - h
+    f_minus = f()
+    flat[k] = old
+    grad[k] = (f_plus - f_minus) / (2 * h)
+grad = grad.reshape(x.shape)
+""",
+            "restores_to_the_perturbed_value": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    x[i] += h
+    old = x[i]                                                   # saved after the step
+    f_plus = f()
+    x[i] -= 2 * h
+    f_minus = f()
+    x[i] = old
+    grad[i] = (f_plus - f_minus) / (2 * h)
+""",
+            "restores_only_at_the_end": """\
+saved = x.copy()
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    x[i] = saved[i] + h
+    f_plus = f()
+    x[i] = saved[i] - h                                          # left at -h while the next entries run
+    f_minus = f()
+    grad[i] = (f_plus - f_minus) / (2 * h)
+x[...] = saved                                                   # restored once, after the loop
+""",
         },
     },
     3: {
@@ -227,6 +315,17 @@ dh = np.empty((len(x), 2 * latent))
 dh[:, :latent] = dmu + dmu_kl
 dh[:, latent:] = dlog_var + dlog_var_kl
 vae.encoder.backward(dh)
+""",
+            "np_c_": """\
+dz = vae.decoder.backward(dlogits)                               # (N, L)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.c_[dmu + dmu_kl, dlog_var + dlog_var_kl])
+""",
+            "sampler_by_hand": """\
+dz = vae.decoder.backward(dlogits)
+dmu = dz + dmu_kl
+dlog_var = dz * eps * np.exp(0.5 * log_var) / 2 + dlog_var_kl    # the sampler's backward, written out
+vae.encoder.backward(np.concatenate([dmu, dlog_var], axis=-1))
 """,
         },
         "wrong": {
@@ -265,6 +364,16 @@ vae.encoder.backward(np.concatenate([dmu + n * dmu_kl, dlog_var + n * dlog_var_k
 dz = dlogits @ vae.params["decoder.2.W"].T @ vae.params["decoder.0.W"].T    # skips the layers' backward
 dmu, dlog_var = sampler.backward(dz)
 vae.encoder.backward(np.concatenate([dmu + dmu_kl, dlog_var + dlog_var_kl], axis=1))
+""",
+            "kl_gradient_through_the_sampler": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz + dmu_kl)                    # the KL does not pass through z
+vae.encoder.backward(np.concatenate([dmu, dlog_var + dlog_var_kl], axis=1))
+""",
+            "sampler_by_hand_log_var_as_log_sigma": """\
+dz = vae.decoder.backward(dlogits)
+dlog_var = dz * eps * np.exp(log_var)                            # sigma = exp(log_var): the classic bug
+vae.encoder.backward(np.concatenate([dz + dmu_kl, dlog_var + dlog_var_kl], axis=1))
 """,
         },
     },

@@ -32,6 +32,16 @@ log_1mp = -(np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits))))       # l
 nll = -np.sum(x * log_p + (1 - x) * log_1mp) / len(x)
 dlogits = (np.exp(log_p) - x) / len(x)
 """,
+            "two_softplus_terms": """\
+sp = lambda a: np.logaddexp(0.0, a)                              # softplus, stable
+nll = np.sum(x * sp(-logits) + (1 - x) * sp(logits)) / logits.shape[0]
+dlogits = (0.5 * (1 + np.tanh(0.5 * logits)) - x) / logits.shape[0]   # sigmoid via tanh
+""",
+            "scipy_expit_and_log_expit": """\
+from scipy.special import expit, log_expit
+nll = -np.mean(np.sum(x * log_expit(logits) + (1 - x) * log_expit(-logits), axis=1))
+dlogits = (expit(logits) - x) / len(x)
+""",
         },
         "wrong": {
             "naive_log_sigmoid": """\
@@ -78,6 +88,27 @@ softplus = lambda l: np.maximum(l, 0) + np.log1p(np.exp(-np.abs(l)))
 nll = np.sum(np.where(x == 1, softplus(-logits), softplus(logits))) / len(x)   # grey x counted as 0
 dlogits = (1 / (1 + np.exp(-logits)) - (x == 1)) / len(x)
 """,
+            "softplus_without_the_abs": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-logits))      # exp(1000) at logits = -1000
+nll = np.sum(softplus - x * logits) / len(x)
+dlogits = (1 / (1 + np.exp(-logits)) - x) / len(x)
+""",
+            "logits_clipped_to_100": """\
+l = np.clip(logits, -100, 100)                                   # "safe", but the loss changes
+nll = np.sum(np.logaddexp(0, l) - x * l) / len(x)
+dlogits = (1 / (1 + np.exp(-l)) - x) / len(x)
+""",
+            "mean_over_pixels_summed_over_batch": """\
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(np.mean(softplus - x * logits, axis=1))
+dlogits = (1 / (1 + np.exp(-logits)) - x) / logits.shape[1]
+""",
+            "binarizes_x_in_place": """\
+x[...] = x > 0.5                                                 # "binarize the data", in the caller's array
+softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
+nll = np.sum(softplus - x * logits) / len(x)
+dlogits = (1 / (1 + np.exp(-logits)) - x) / len(x)
+""",
         },
     },
     2: {
@@ -100,6 +131,15 @@ mean_z, var_z = np.zeros(mu.shape[1]), np.zeros(mu.shape[1])
 for j in range(mu.shape[1]):
     mean_z[j] = mu[:, j].mean()
     var_z[j] = np.exp(log_var[:, j]).mean() + ((mu[:, j] - mean_z[j]) ** 2).mean()
+""",
+            "diagonal_of_np_cov": """\
+mean_z = np.average(mu, axis=0)
+var_z = np.mean(np.exp(log_var), axis=0) + np.diag(np.cov(mu, rowvar=False, bias=True))
+""",
+            "einsum_centred": """\
+mean_z = np.einsum("nl->l", mu) / len(mu)
+c = mu - mean_z
+var_z = np.einsum("nl->l", np.exp(log_var) + c * c) / len(mu)
 """,
         },
         "wrong": {
@@ -138,6 +178,19 @@ var_z = np.exp(log_var).mean(axis=1) + mu.var(axis=1)
             "variances_summed_not_averaged": """\
 mean_z = mu.mean(axis=0)
 var_z = np.exp(log_var).sum(axis=0) + mu.var(axis=0)
+""",
+            "one_draw_per_input": """\
+z = mu + np.exp(0.5 * log_var) * np.random.default_rng(0).standard_normal(mu.shape)
+mean_z = mu.mean(axis=0)
+var_z = z.var(axis=0)                                             # Monte Carlo, 5,000 draws: ~2% noise
+""",
+            "std_of_mu_not_its_variance": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(log_var).mean(axis=0) + mu.std(axis=0)
+""",
+            "exp_of_the_mean_log_var": """\
+mean_z = mu.mean(axis=0)
+var_z = np.exp(log_var.mean(axis=0)) + mu.var(axis=0)             # geometric, not arithmetic, mean
 """,
         },
     },

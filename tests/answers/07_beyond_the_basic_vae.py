@@ -28,6 +28,17 @@ for n in range(3):
     out = np.logaddexp(out, -gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z))
 return out - np.log(3)
 """,
+            "norm_logpdf_broadcast": """\
+from scipy.stats import norm
+log_each = norm.logpdf(z, loc=toy_mu.T, scale=np.sqrt(np.exp(toy_log_var.T)))   # (S, 1) vs (1, 3) -> (S, 3)
+return logsumexp(log_each, axis=1) - np.log(len(toy_mu))
+""",
+            "per_row_max_shift_by_hand": """\
+sd = np.exp(0.5 * toy_log_var[:, 0])                           # (3,)
+a = -0.5 * ((z - toy_mu[:, 0]) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)   # (S, 3)
+top = a.max(axis=1, keepdims=True)                             # (S, 1)
+return (top + np.log(np.mean(np.exp(a - top), axis=1, keepdims=True)))[:, 0]
+""",
         },
         "wrong": {
             "planted": """\
@@ -63,6 +74,20 @@ return log_each.max(axis=0) - np.log(3)           # the largest component only
 log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
 return logsumexp(log_each, axis=0, keepdims=True) - np.log(3)   # shape (1, S), not (S,)
 """,
+            "one_max_shift_for_all_points": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])   # (3, S)
+top = log_each.max()                                           # one max over every point, not per point
+return top + np.log(np.mean(np.exp(log_each - top), axis=0))
+""",
+            "sum_of_log_densities": """\
+log_each = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+return log_each.sum(axis=0) - np.log(3)                        # the log of a product, not of a mixture
+""",
+            "variance_as_the_scale": """\
+from scipy.stats import norm
+log_each = norm.logpdf(z, loc=toy_mu.T, scale=np.exp(toy_log_var.T))    # the variance as sigma
+return logsumexp(log_each, axis=1) - np.log(3)
+""",
         },
     },
     2: {
@@ -87,6 +112,21 @@ return np.mean(mu**2, axis=0) - np.mean(mu, axis=0) ** 2   # E[mu^2] - E[mu]^2, 
             "np_cov_diagonal": """\
 mu = model.encode(x)[0].astype(np.float64)
 return np.diag(np.cov(mu, rowvar=False))          # np.cov divides by N - 1
+""",
+            "welford_loop": """\
+mu, _ = model.encode(x)
+mean = np.zeros(mu.shape[1])
+m2 = np.zeros(mu.shape[1])
+for k, row in enumerate(mu.astype(np.float64), start=1):      # Welford's running variance
+    delta = row - mean
+    mean += delta / k
+    m2 += delta * (row - mean)
+return m2 / len(mu)
+""",
+            "sum_of_squares_in_float64": """\
+mu = model.encode(x)[0].astype(np.float64)
+n = mu.shape[0]
+return (np.sum(mu**2, axis=0) - n * np.mean(mu, axis=0) ** 2) / (n - 1)
 """,
         },
         "wrong": {
@@ -118,6 +158,17 @@ return np.exp(log_var.astype(np.float64)).mean(axis=0)   # E_x[sigma^2], not Var
             "one_number_for_all_dims": """\
 mu, _ = model.encode(x)
 return mu.astype(np.float64).var()                # the variance of every entry together
+""",
+            "global_x_test_not_the_argument": """\
+mu, _ = model.encode(x_test)                                   # the notebook's data, not x
+return mu.astype(np.float64).var(axis=0)
+""",
+            "global_mu_not_the_model": """\
+return mu.astype(np.float64).var(axis=0)                       # the beta = 1 model's mu from above
+""",
+            "divides_by_N_minus_2": """\
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var(axis=0, ddof=2)
 """,
         },
     },

@@ -28,6 +28,14 @@ return total / delta_mu.shape[0]
 n = len(delta_mu)
 return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.expm1(delta_log_var) - delta_log_var) / n
 """,
+            "scaled_difference_squared": """\
+scaled = delta_mu * np.exp(-0.5 * log_var_p)                      # delta_mu / sigma_p
+return float(0.5 * np.mean(np.sum(scaled**2 + np.exp(delta_log_var) - delta_log_var - 1, axis=1)))
+""",
+            "einsum_over_both_axes": """\
+t = delta_mu**2 / np.exp(log_var_p) + np.expm1(delta_log_var) - delta_log_var
+return 0.5 * np.einsum("nl->", t) / len(t)
+""",
         },
         "wrong": {
             "planted": """\
@@ -61,6 +69,18 @@ n = delta_mu.shape[0]
 return 0.5 * np.sum(delta_mu**2 * np.exp(-(log_var_p + delta_log_var)) + np.exp(delta_log_var)
                     - delta_log_var - 1) / n
 """,
+            "batch_size_hard_coded_5": """\
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1) / 5
+""",
+            "prior_variance_ignored": """\
+n = delta_mu.shape[0]
+return 0.5 * np.sum(delta_mu**2 + np.exp(delta_log_var) - delta_log_var - 1) / n    # as if sigma_p = 1
+""",
+            "kl_the_other_way": """\
+n = delta_mu.shape[0]                                              # KL(p || q), not KL(q || p)
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p - delta_log_var) + np.exp(-delta_log_var)
+                    + delta_log_var - 1) / n
+""",
         },
     },
     2: {
@@ -82,6 +102,20 @@ return w * mu_d + (1 - w) * mu_p, log_var_d + np.log(w)
 prec_d, prec_p = np.reciprocal(np.exp(log_var_d)), np.reciprocal(np.exp(log_var_p))
 mu_q = (prec_d * mu_d + prec_p * mu_p) / (prec_d + prec_p)
 return mu_q, -np.log(prec_d + prec_p)
+""",
+            "loop_over_entries": """\
+import math
+mu_q, log_var_q = np.empty_like(mu_d), np.empty_like(mu_d)
+for i in np.ndindex(mu_d.shape):
+    pd, pp = math.exp(-log_var_d[i]), math.exp(-log_var_p[i])     # precisions
+    mu_q[i] = (pd * mu_d[i] + pp * mu_p[i]) / (pd + pp)
+    log_var_q[i] = -math.log(pd + pp)
+return mu_q, log_var_q
+""",
+            "gated_by_the_variance_ratio": """\
+var_d, var_p = np.exp(log_var_d), np.exp(log_var_p)
+gate = var_p / (var_d + var_p)                                    # the weight of the deterministic path
+return mu_p + gate * (mu_d - mu_p), log_var_d + log_var_p - np.log(var_d + var_p)
 """,
         },
         "wrong": {
@@ -122,6 +156,22 @@ return (mu_d + mu_p) / 2, np.log(var_q)
             "log_variances_added": """\
 mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / (np.exp(-log_var_d) + np.exp(-log_var_p))
 return mu_q, log_var_d + log_var_p                            # multiplied the variances
+""",
+            "scales_mu_d_in_place": """\
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+mu_d *= np.exp(-log_var_d)                                        # changes the caller's mu_d
+mu_q = (mu_d + mu_p * np.exp(-log_var_p)) / precision
+return mu_q, -np.log(precision)
+""",
+            "weighted_by_standard_deviations": """\
+sd, sp = np.exp(-0.5 * log_var_d), np.exp(-0.5 * log_var_p)      # 1/sigma, not 1/sigma^2
+mu_q = (mu_d * sd + mu_p * sp) / (sd + sp)
+return mu_q, -np.log(np.exp(-log_var_d) + np.exp(-log_var_p))
+""",
+            "pair_in_the_wrong_order": """\
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / precision
+return -np.log(precision), mu_q                                   # (log_var_q, mu_q)
 """,
         },
     },

@@ -25,6 +25,16 @@ for n in range(log_w.shape[1]):
     out[n] = m + np.log(np.sum(np.exp(column - m)) / len(column))
 return out
 """,
+            "log1p_of_the_rest": """\
+m = np.max(log_w, axis=0)                                         # (N,)
+rest = np.sum(np.exp(log_w - m), axis=0) - 1.0                    # the max's own term is exp(0) = 1
+return m + np.log1p(rest) - np.log(log_w.shape[0])
+""",
+            "sorted_columns": """\
+a = np.sort(log_w, axis=0)                                        # ascending: the max in the last row
+top = a[-1]
+return top + np.log(np.exp(a - top).sum(axis=0) / len(a))
+""",
         },
         "wrong": {
             "planted": """\
@@ -53,6 +63,24 @@ return logsumexp(log_w, axis=1) - np.log(log_w.shape[1])    # over the examples
             "max_only": """\
 return log_w.max(axis=0)                                    # the best sample alone
 """,
+            "shifts_the_caller_s_array_in_place": """\
+m = log_w.max(axis=0)
+log_w -= m                                                        # changes the caller's log weights
+return m + np.log(np.mean(np.exp(log_w), axis=0))
+""",
+            "k_from_the_number_of_columns": """\
+m = log_w.max(axis=0)
+return m + np.log(np.sum(np.exp(log_w - m), axis=0)) - np.log(log_w.shape[1])   # N, not k
+""",
+            "float32_exponentials": """\
+m = log_w.max(axis=0)
+return m + np.log(np.mean(np.exp((log_w - m).astype(np.float32)), axis=0))
+""",
+            "sorts_the_caller_s_array_in_place": """\
+log_w.sort(axis=0)                                               # reorders the caller's rows: w_s no longer pairs with z_s
+top = log_w[-1]
+return top + np.log(np.mean(np.exp(log_w - top), axis=0))
+""",
         },
     },
     2: {
@@ -74,6 +102,14 @@ for n in range(log_w.shape[1]):
     w = np.exp(log_w[:, n] - log_w[:, n].max())
     out[:, n] = w / w.sum()
 return out
+""",
+            "through_iw_bound": """\
+return np.exp(log_w - iw_bound(log_w) - np.log(len(log_w)))      # log sum_t w_t = L_k + log k
+""",
+            "divide_after_column_shift_in_a_copy": """\
+e = np.exp(log_w - log_w.max(axis=0, keepdims=True))
+e /= e.sum(axis=0, keepdims=True)
+return e
 """,
         },
         "wrong": {
@@ -100,6 +136,16 @@ return np.exp(log_w - logsumexp(log_w))                     # one sum over all e
 """,
             "log_of_the_weights": """\
 return log_w - logsumexp(log_w, axis=0)                     # log w~, not w~
+""",
+            "normalizes_the_caller_s_array_in_place": """\
+log_w -= logsumexp(log_w, axis=0)                                 # changes the caller's log weights
+return np.exp(log_w)
+""",
+            "divided_by_the_mean_not_the_sum": """\
+return np.exp(log_w - iw_bound(log_w))                            # w / mean(w): sums to k
+""",
+            "float32_weights": """\
+return np.exp(log_w - logsumexp(log_w, axis=0)).astype(np.float32)
 """,
         },
     },
