@@ -236,7 +236,7 @@ def _settings(a):
         _at_least("decoder_hidden", min(_flat([s["decoder_hidden"]])))
     _at_least("epochs", s["epochs"], 1, MAX_EPOCHS)
     _at_least("seed", s["seed"], 0)
-    _at_least("schedule_stages", s["schedule_stages"], 1, 12)
+    _at_least("schedule_stages", s["schedule_stages"], 1, 11)        # 11 stages: 88,573 epochs
     if min(_flat(s["hidden"])) < 1 or min(s["channels"]) < 1:
         raise InputError(f"--hidden and --channels sizes must be at least 1; got {s['hidden']} and {s['channels']}")
     _finite("lr", s["lr"], positive=True, high=1e6)
@@ -565,7 +565,11 @@ def _train_locked(a, out, ckpt, fresh):
         raise InputError(f"{ckpt} holds no finished epoch")
     if not a.no_figures:
         from .figures import run_figures
-        written.extend(run_figures(model, history, data, x_test, out, rng))
+        try:
+            written.extend(run_figures(model, history, data, x_test, out, rng))
+        except KeyboardInterrupt:
+            raise Interrupted(f"the run is saved in {ckpt} (epoch {saved[-1]}); its figures were not all "
+                              "drawn") from None
     last = {k: history[k][-1] for k in ("test_loss", "test_reconstruction", "test_kl")}
     name = "reconstruction loss" if model.kind == "ae" else "-ELBO"
     print(f"test {name} {last['test_loss']:.2f} " + (f"nats (reconstruction {last['test_reconstruction']:.2f}, "
@@ -788,7 +792,7 @@ def main(argv=None):
         print(f"minivae {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:
-        said = f"; {stop}" if isinstance(stop, Interrupted) else "; nothing was written"
+        said = f"; {stop}" if isinstance(stop, Interrupted) else "; it had written no file of its own yet"
         print(f"\nminivae {args.command}: interrupted{said}", file=sys.stderr)
         return 130
     finally:
