@@ -34,7 +34,7 @@ from minivae.cli import (RECIPES, _load_data, _model_config, _parser, _settings,
                          _write_history)
 from minivae.fast_optim import FastAdam
 from minivae.hierarchical import HierarchicalVAE
-from minivae.train import train
+from minivae.train import set_output_bias_to_data_mean, train
 from minivae.vae import VAE
 
 
@@ -76,9 +76,10 @@ def main(argv=None):
         optimizer = FastAdam(model.params, lr=s["lr"], beta1=0.99, eps=1e-4 / b)
         for v in optimizer.v.values():
             v[...] = 1.0 / b**2                           # v_0 = 1 for the sum over the batch
-    if not a.zero_bias:                                   # logit of the mean training pixel
-        mean = np.clip(data.x_train.mean(axis=0), 0.001, 0.999)
-        model.decoder.layers[-1].params["b"][...] = np.log(mean / (1 - mean))
+    if a.zero_bias:
+        model.decoder.layers[-1].params["b"][...] = 0.0
+    else:                                                 # logit of the mean training pixel
+        set_output_bias_to_data_mean(model, data.x_train)
     run = {"dataset": s["dataset"], "binarize": s["binarize"], "seed": s["seed"], "epochs": s["epochs"],
            "batch_size": b, "lr": s["lr"], "lr_schedule": s["lr_schedule"], "adam_eps": optimizer.eps,
            "beta": s["beta"], "warmup_epochs": s["warmup_epochs"], "recipe": a.recipe, "objective": "elbo",

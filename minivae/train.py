@@ -54,6 +54,29 @@ def burda_schedule(stages=8):
     return [(3**i, 0.001 * 10 ** (-i / 7)) for i in range(stages)]
 
 
+def set_output_bias_to_data_mean(model, x_train, clip=1e-3):
+    r"""Start a Bernoulli decoder's output bias at the logit of the mean training pixel.
+
+        b_d = logit(m_d) = log m_d - log(1 - m_d),   m_d = clip(mean_i x_id, clip, 1 - clip)
+
+    so that before training, with its weights near zero, the decoder outputs the average
+    image. Burda et al.'s code starts their VAEs this way (yburda/iwae, datasets.py
+    get_train_bias_np, clip 0.001); minivae's own default is a zero bias (p = 1/2 per pixel).
+
+    model   : a VAE or HierarchicalVAE with likelihood "bernoulli" and an MLP decoder
+    x_train : (N, D) the training images, in [0, 1]
+    """
+    if getattr(model, "likelihood", None) != "bernoulli":
+        raise InputError("the data-mean output bias is a logit: it needs a Bernoulli decoder "
+                         f"(--likelihood bernoulli), not {getattr(model, 'likelihood', None)!r}")
+    b = model.decoder.layers[-1].params.get("b")
+    if b is None or b.shape != (x_train.shape[1],):
+        raise InputError("the data-mean output bias needs an MLP decoder whose last layer has one bias "
+                         "per pixel (--arch mlp)")
+    m = np.clip(np.asarray(x_train, dtype=np.float64).mean(axis=0), clip, 1 - clip)
+    b[...] = np.log(m) - np.log1p(-m)
+
+
 def check_lr_schedule(lr_schedule):
     """Raise InputError unless lr_schedule is None or a non-empty list of (positive int epochs,
     positive finite lr) stages. Returns it as a list of (int, float) tuples (or None)."""

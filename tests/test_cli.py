@@ -7,6 +7,9 @@ import pytest
 
 from minivae import checkpoint
 from minivae.cli import main
+from minivae.datasets import load_dataset
+from minivae.errors import InputError
+from numpy.testing import assert_allclose
 
 SMALL = ["--hidden", "32", "--latent-dim", "2", "--epochs", "1", "--batch-size", "200", "--quiet"]
 
@@ -199,6 +202,12 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
     assert (s["dataset"], s["batch_size"], s["adam_eps"], s["epochs"], s["objective"]) == \
         ("mnist", 20, 1e-4, 3280, "elbo")
     assert s["lr_schedule"] == burda_schedule(8)                      # the one-layer recipe's schedule
+    assert s["output_bias"] == "data-mean"
+    assert _settings(_parser().parse_args(["train", "--recipe", "burda2016"]))["output_bias"] == "zero"
+    with pytest.raises(InputError, match="--output-bias data-mean .* needs --likelihood bernoulli"):
+        _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--likelihood", "gaussian"]))
+    with pytest.raises(InputError, match="--arch mlp"):
+        _settings(_parser().parse_args(["train", "--output-bias", "data-mean", "--arch", "conv"]))
     model = checkpoint.build_model(_model_config(s))
     shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
     assert shapes == {"encoder1.0.W": (784, 200), "encoder1.2.W": (200, 200), "encoder1.4.W": (200, 200),
@@ -224,6 +233,11 @@ def test_a_tiny_burda_two_layer_run_trains_evaluates_and_refuses_inference_for_a
     run = history["run"]
     assert (run["recipe"], run["batch_size"], run["adam_eps"], len(run["lr_schedule"])) == \
         ("burda2016-2layer", 500, 1e-4, 8)
+    assert run["output_bias"] == "data-mean"                       # Burda et al.'s start: logit of the mean pixel
+    mean = np.clip(load_dataset("mnist-subset").x_train.mean(axis=0), 1e-3, 1 - 1e-3)
+    b = model.params["decoder.4.b"]                                  # 20 Adam steps of lr 1e-3 moved it little
+    assert_allclose(b, np.log(mean / (1 - mean)), atol=0.1)
+    assert np.abs(np.log(mean / (1 - mean))).max() > 6              # where a zero start would be far off
     capsys.readouterr()
     assert main(["evaluate", str(out), "--n-examples", "20", "--iw-samples", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -180,3 +180,32 @@ class _no_warnings:
 
     def __exit__(self, *exc):
         return self._cm.__exit__(*exc)
+
+
+@pytest.mark.parametrize("kind", ["vae", "hvae"])
+def test_the_data_mean_output_bias_makes_a_zero_weight_decoder_output_the_mean_image(kind):
+    from minivae import HierarchicalVAE
+    from minivae.train import set_output_bias_to_data_mean
+    rng = np.random.default_rng(0)
+    x = rng.random((50, 12)) ** 3
+    x[:, 0], x[:, 1] = 0.0, 1.0                                   # clipped to 0.001 and 0.999
+    model = (VAE(d_in=12, hidden=[5], latent_dim=2, rng=rng) if kind == "vae" else
+             HierarchicalVAE(12, [3, 2], [5, 4], rng=rng, inference="bottom-up", decoder_reads="z1"))
+    set_output_bias_to_data_mean(model, x)
+    model.decoder.layers[-1].params["W"][...] = 0.0
+    z = rng.normal(size=(4, 2)) if kind == "vae" else [rng.normal(size=(4, 3)), rng.normal(size=(4, 2))]
+    p = 1 / (1 + np.exp(-model.decode(z).astype(np.float64)))
+    mean = np.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
+    assert_allclose(p, np.broadcast_to(mean, (4, 12)), rtol=1e-5)
+    assert mean[0] == 1e-3 and mean[1] == 1 - 1e-3
+
+
+def test_the_data_mean_output_bias_refuses_a_decoder_that_outputs_no_logits():
+    from minivae.train import set_output_bias_to_data_mean
+    rng = np.random.default_rng(0)
+    gaussian = VAE(d_in=12, hidden=[5], latent_dim=2, likelihood="gaussian", rng=rng)
+    with pytest.raises(InputError, match="needs a Bernoulli decoder"):
+        set_output_bias_to_data_mean(gaussian, rng.random((5, 12)))
+    conv = VAE(d_in=784, hidden=[8], latent_dim=2, arch="conv", channels=[2, 2], image_shape=(1, 28, 28), rng=rng)
+    with pytest.raises(InputError, match="--arch mlp"):
+        set_output_bias_to_data_mean(conv, rng.random((5, 784)))
