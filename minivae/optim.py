@@ -1,9 +1,10 @@
 r"""Optimizers: they update a model's ``params`` in place from its ``grads``.
 
 Both take the model's params dict at construction (to size their state) and the grads
-dict at each step. This file is the textbook form; ``fast_optim.FastAdam`` computes the
-same Adam update with fused in-place passes (tested equal to the one here), and is the
-one training uses.
+dict at each step. ``Adam`` is Algorithm 1 of Kingma & Ba, each line computed in place
+into arrays made once, so a step allocates nothing; ``fast_optim.FastAdam`` computes the
+same update with the bias corrections folded into two scalars (tested equal to the one
+here), and is the one the command line's training uses.
 """
 import math
 
@@ -44,6 +45,12 @@ class Adam:
         m_hat = m / (1 - beta1^t)                    bias-corrected
         v_hat = v / (1 - beta2^t)
         p <- p - lr m_hat / ( sqrt(v_hat) + eps )
+
+    Each line is computed in place (``out=``) into m, v and arrays made once here: m_hat,
+    v_hat, and two for the terms of the update, ``term`` and ``denom``. The operations are
+    the same, in the same order, as in the expressions above written with NumPy
+    (``m[...] = beta1 * m + (1 - beta1) * g``, ...), so the steps are bit for bit theirs;
+    what the in-place form saves is the new arrays each of those expressions would allocate.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -52,19 +59,31 @@ class Adam:
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
+        # written by each step before they are read: no state, never saved
+        self.m_hat, self.v_hat, self._term, self._denom = (
+            {k: np.empty_like(p) for k, p in params.items()} for _ in range(4))
 
     def step(self, grads):
         """Update every array in self.params in place using grads (same keys and shapes)."""
         check_grads(self.params, grads)
         self.t += 1
-        b1, b2, t = self.beta1, self.beta2, self.t
+        t = self.t
+        b1, b2, lr, eps = float(self.beta1), float(self.beta2), float(self.lr), float(self.eps)
         for k, p in self.params.items():
-            g, m, v = grads[k], self.m[k], self.v[k]
-            m[...] = b1 * m + (1 - b1) * g
-            v[...] = b2 * v + (1 - b2) * g * g
-            m_hat = m / (1 - b1**t)
-            v_hat = v / (1 - b2**t)
-            p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            g, m, v, m_hat, v_hat = grads[k], self.m[k], self.v[k], self.m_hat[k], self.v_hat[k]
+            term, denom = self._term[k], self._denom[k]
+            # m <- beta1 m + (1 - beta1) g
+            m *= b1
+            m += np.multiply(1 - b1, g, out=term)
+            # v <- beta2 v + (1 - beta2) g^2
+            v *= b2
+            v += np.multiply(np.multiply(1 - b2, g, out=term), g, out=term)
+            # m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
+            np.divide(m, 1 - b1**t, out=m_hat)
+            np.divide(v, 1 - b2**t, out=v_hat)
+            # p <- p - lr m_hat / ( sqrt(v_hat) + eps )
+            np.add(np.sqrt(v_hat, out=denom), eps, out=denom)
+            p -= np.divide(np.multiply(lr, m_hat, out=term), denom, out=term)
 
 
 # -- what every optimizer checks before it touches a parameter ----------------------------------

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -152,3 +154,73 @@ def test_adam_refuses_hyperparameters_outside_their_range(make, option):
 def test_sgd_refuses_hyperparameters_outside_their_range(option):
     with pytest.raises(InputError, match="must be a number in"):
         SGD({"w": np.ones(2)}, **option)
+
+
+def _algorithm_1_with_loops(p, grads, lr, b1, b2, eps):
+    """Kingma & Ba's Algorithm 1, one entry at a time in Python floats (float64)."""
+    p, m, v = list(p), [0.0] * len(p), [0.0] * len(p)
+    for t, g in enumerate(grads, start=1):
+        for i in range(len(p)):
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+            m_hat = m[i] / (1 - b1**t)
+            v_hat = v[i] / (1 - b2**t)
+            p[i] = p[i] - lr * m_hat / (math.sqrt(v_hat) + eps)
+    return np.array(p)
+
+
+@given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 1e-1), beta1=st.floats(0, 0.99),
+       beta2=st.floats(0, 0.9999))
+def test_adam_equals_algorithm_1_written_as_loops_over_50_steps(seed, lr, beta1, beta2):
+    rng = np.random.default_rng(seed)
+    p0 = rng.standard_normal(6)
+    grads = [rng.standard_normal(6) for _ in range(50)]
+    grads[20][:2] = 0.0                                  # zero gradients in the middle, too
+    params = {"w": p0.copy()}
+    opt = Adam(params, lr=lr, beta1=beta1, beta2=beta2)
+    for g in grads:
+        opt.step({"w": g})
+    assert_allclose(params["w"], _algorithm_1_with_loops(p0, grads, lr, beta1, beta2, 1e-8),
+                    rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_in_place_takes_bit_for_bit_the_steps_of_its_equations_written_as_expressions(dtype):
+    # Algorithm 1 as NumPy expressions (each allocating new arrays); the in-place form does the
+    # same operations in the same order, so parameters and moments agree to the last bit.
+    rng = np.random.default_rng(0)
+    p0 = {"W": rng.standard_normal((40, 9)).astype(dtype), "b": rng.standard_normal(9).astype(dtype)}
+    params, p = {k: a.copy() for k, a in p0.items()}, {k: a.copy() for k, a in p0.items()}
+    m, v = {k: np.zeros_like(a) for k, a in p0.items()}, {k: np.zeros_like(a) for k, a in p0.items()}
+    b1, b2, lr, eps = 0.9, 0.999, 3e-3, 1e-8
+    opt = Adam(params, lr=lr, beta1=b1, beta2=b2, eps=eps)
+    for t in range(1, 301):
+        grads = {k: rng.standard_normal(a.shape).astype(dtype) * (t < 100 or k == "W")
+                 for k, a in p0.items()}                 # b's gradient stops: its m decays towards 0
+        opt.step(grads)
+        for k, g in grads.items():
+            m[k] = b1 * m[k] + (1 - b1) * g
+            v[k] = b2 * v[k] + (1 - b2) * g * g
+            m_hat = m[k] / (1 - b1**t)
+            v_hat = v[k] / (1 - b2**t)
+            p[k] = p[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+    for k in p0:
+        assert params[k].dtype == dtype
+        assert_allclose(params[k], p[k], rtol=0, atol=0)
+        assert_allclose(opt.m[k], m[k], rtol=0, atol=0)
+        assert_allclose(opt.v[k], v[k], rtol=0, atol=0)
+
+
+def test_an_adam_step_allocates_no_array():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    params = {"W": rng.standard_normal((500, 2000)).astype(np.float32), "b": np.zeros(2000, np.float32)}
+    grads = {k: rng.standard_normal(p.shape).astype(np.float32) for k, p in params.items()}
+    opt = Adam(params)
+    opt.step(grads)
+    tracemalloc.start()
+    opt.step(grads)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4096 < params["b"].nbytes          # no array of b's size or larger, let alone W's
