@@ -23,9 +23,11 @@ binarization) on full MNIST, one epoch at a time, in one process:
 
 For each batch size, --warmup unmeasured rounds, then --rounds measured rounds; in each round
 every contestant trains one epoch, in an order that rotates every round, so a burst of
-background work slows all of them. Prints the median seconds per epoch and the ratios of the
-medians. Set OPENBLAS_NUM_THREADS=1 (numpy's products on one thread, as PyTorch's here): the
-numbers are then comparable while other work runs on the other core. Not a test.
+background work slows all of them. Each epoch is timed twice: wall-clock time and the CPU
+time of this process (time.process_time). With OPENBLAS_NUM_THREADS=1 and one torch thread
+every contestant computes on one thread, so its CPU time is the work it did, and it stays
+comparable when other processes share the cores (wall time then also counts the waiting).
+Prints the median seconds per epoch of both and the ratios of the medians. Not a test.
 """
 import argparse
 import math
@@ -129,19 +131,21 @@ def main(argv=None):
             except ImportError:
                 print("torch is not importable (pip install torch==2.13.0): no PyTorch column")
                 a.no_torch = True
-        times = {k: [] for k in contestants}
+        times, cpu = {k: [] for k in contestants}, {k: [] for k in contestants}
         names = list(contestants)
         for r in range(a.warmup + a.rounds):
             for name in names[r % len(names):] + names[:r % len(names)]:
                 run, state = contestants[name]
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 run(state, r)
                 if r >= a.warmup:
                     times[name].append(time.perf_counter() - start)
+                    cpu[name].append(time.process_time() - cpu_start)
             if r >= a.warmup:
-                print(f"batch {b}, round {r - a.warmup + 1}/{a.rounds}: "
-                      + "  ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()), flush=True)
-        table.append((b, {k: statistics.median(v) for k, v in times.items()}, times))
+                print(f"batch {b}, round {r - a.warmup + 1}/{a.rounds}: " + "  ".join(
+                    f"{k} {v[-1]:.2f}s (CPU {cpu[k][-1]:.2f}s)" for k, v in times.items()), flush=True)
+        table.append((b, {k: statistics.median(v) for k, v in times.items()},
+                      {k: statistics.median(v) for k, v in cpu.items()}, times))
     others = others_cores(cpu0, cpu_seconds(), time.perf_counter() - wall0)
 
     print(f"\nmachine: {cpu_model()}, cores {cores()}, numpy {np.__version__}, BLAS {blas_info()}"
@@ -151,22 +155,25 @@ def main(argv=None):
     print(f"784-400-20 Bernoulli VAE, full MNIST ({n:,} images, dynamic binarization), Adam lr 1e-3, "
           f"float32; seconds per epoch, median of {a.rounds} rounds after {a.warmup} warm-up\n")
     torch = not a.no_torch
-    print("| batch | README s/epoch | CLI s/epoch | README / CLI |"
-          + (" PyTorch s/epoch | README / PyTorch | CLI / PyTorch |" if torch else ""))
-    print("|---|---|---|---|" + ("---|---|---|" if torch else ""))
-    for b, med, _ in table:
-        row = f"| {b} | {med['README']:.2f} | {med['CLI']:.2f} | **{med['README'] / med['CLI']:.3f}** |"
-        if torch:
-            row += (f" {med['PyTorch']:.2f} | **{med['README'] / med['PyTorch']:.2f}** | "
-                    f"**{med['CLI'] / med['PyTorch']:.2f}** |")
-        print(row)
-    if a.old_adam:
-        print("\nREADME's loop with the old expression Adam: " + "; ".join(
-            f"batch {b} {med['README, old Adam']:.2f} s/epoch, {med['README, old Adam'] / med['CLI']:.3f} x CLI"
-            for b, med, _ in table))
-    print("\nper round (s): " + "; ".join(
+    for title, k in (("CPU time of this process", 2), ("wall-clock time", 1)):
+        print(f"\n{title}, s per epoch:\n")
+        print("| batch | README | CLI | README / CLI |"
+              + (" PyTorch | README / PyTorch | CLI / PyTorch |" if torch else "")
+              + (" README, old Adam | old / CLI |" if a.old_adam else ""))
+        print("|---|---|---|---|" + ("---|---|---|" if torch else "") + ("---|---|" if a.old_adam else ""))
+        for row in table:
+            b, med = row[0], row[k]
+            line = f"| {b} | {med['README']:.2f} | {med['CLI']:.2f} | **{med['README'] / med['CLI']:.3f}** |"
+            if torch:
+                line += (f" {med['PyTorch']:.2f} | **{med['README'] / med['PyTorch']:.2f}** | "
+                         f"**{med['CLI'] / med['PyTorch']:.2f}** |")
+            if a.old_adam:
+                old = med["README, old Adam"]
+                line += f" {old:.2f} | {old / med['CLI']:.3f} |"
+            print(line)
+    print("\nwall-clock s per round: " + "; ".join(
         f"batch {b} " + ", ".join(f"{k} " + " ".join(f"{t:.2f}" for t in v) for k, v in times.items())
-        for b, _, times in table))
+        for b, _, _, times in table))
 
 
 if __name__ == "__main__":
