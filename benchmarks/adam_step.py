@@ -20,7 +20,9 @@ counts the entries of m and v that are float32 subnormals (nonzero, below
 np.finfo(float32).tiny = 1.18e-38) and times a step of each form from the state reached, and
 of ``optim.Adam`` from the same state with its subnormals set to zero. Part 3 splits one
 step of the README's loop into its pieces. Forms alternate within each round and the order
-reverses every round; every figure is a median. Not a test: times depend on the machine.
+reverses every round; every figure is a median of CPU time (time.process_time: user and
+system time, so the kernel's work for page faults counts, and other processes' work does
+not; run with OPENBLAS_NUM_THREADS=1). Not a test: times depend on the machine.
 """
 import argparse
 import resource
@@ -79,10 +81,10 @@ def time_forms(opts, grads, rounds, steps):
     ms, pf = {n: [] for n in opts}, {n: [] for n in opts}
     for r in range(rounds):
         for name in (list(opts) if r % 2 == 0 else list(opts)[::-1]):
-            f0, t0 = faults(), time.perf_counter()
+            f0, t0 = faults(), time.process_time()
             for _ in range(steps):
                 opts[name].step(grads)
-            ms[name].append(1e3 * (time.perf_counter() - t0) / steps)
+            ms[name].append(1e3 * (time.process_time() - t0) / steps)
             pf[name].append((faults() - f0) / steps)
     return {n: (float(np.median(ms[n])), float(np.median(pf[n]))) for n in opts}
 
@@ -135,15 +137,15 @@ def main(argv=None):
     opt = Adam(vae.params, lr=1e-3)
     in_loop, pieces = [], {k: [] for k in ("batch", "loss", "backward", "step")}
     for step in range(1, a.train_steps + 1):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         x = binarize(data.x_train[rng.integers(0, n, 128)], rng)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         vae.loss(x, rng=rng)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         vae.backward()
-        t3 = time.perf_counter()
+        t3 = time.process_time()
         opt.step(vae.grads)
-        t4 = time.perf_counter()
+        t4 = time.process_time()
         for key, dt in zip(pieces, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
             pieces[key].append(1e3 * dt)
         if step == 1 or step % a.every == 0:

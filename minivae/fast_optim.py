@@ -1,13 +1,15 @@
-r"""FastAdam: optim.Adam computed with fused in-place passes. Same update; what it buys is
-measured in benchmarks/README.md and its equality to optim.Adam is tested.
+r"""FastAdam: optim.Adam with the bias corrections folded into two scalars. Same update; what
+it buys is measured in benchmarks/README.md and its equality to optim.Adam is tested. The
+command line's training uses it (and checkpoints saved with "fused": true resume with it).
 
 Two rewrites of optim.Adam, neither of which changes the math:
 
 1. The bias corrections move into two scalars (Kingma & Ba, end of Section 2):
        p <- p - lr_t m / ( sqrt(v) + eps_t ),
        lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),   eps_t = eps sqrt(1 - beta2^t),
-   which needs no m_hat or v_hat arrays. Every pass writes into a preallocated array (out=),
-   and the scalars are Python floats, so float32 arrays stay float32 loops.
+   which needs no m_hat or v_hat arrays and two fewer passes, one scratch array instead of
+   four. Like optim.Adam, every pass writes into an array made once (out=), and the scalars
+   are Python floats, so float32 arrays stay float32 loops.
 2. Every FLUSH_EVERY steps, entries of m smaller than TINY are set to exact zeros (see
    flush_tiny): it keeps m out of float32's slow subnormal numbers and moves no parameter.
 """
