@@ -19,10 +19,11 @@ trains the model with the README's loop and ``optim.Adam`` and, every few hundre
 counts the entries of m and v that are float32 subnormals (nonzero, below
 np.finfo(float32).tiny = 1.18e-38) and times a step of each form from the state reached, and
 of ``optim.Adam`` from the same state with its subnormals set to zero. Part 3 splits one
-step of the README's loop into its pieces. Forms alternate within each round and the order
-reverses every round; every figure is a median of CPU time (time.process_time: user and
-system time, so the kernel's work for page faults counts, and other processes' work does
-not; run with OPENBLAS_NUM_THREADS=1). Not a test: times depend on the machine.
+step of the README's loop into its pieces; part 4 times float32 arithmetic on subnormals.
+Forms alternate within each round and the order reverses every round; every figure is a
+median of CPU time (time.process_time: user and system time, so the kernel's work for page
+faults counts, and other processes' work does not; run with OPENBLAS_NUM_THREADS=1). Not a
+test: times depend on the machine.
 """
 import argparse
 import resource
@@ -133,7 +134,8 @@ def main(argv=None):
     n = len(data.x_train)
     print(f"\n2. during training: the README's loop with optim.Adam on {n:,} images, batch 128; "
           f"each form then steps {a.rounds} x 5 times from the state reached")
-    print("   step  | subnormal m | subnormal v | in the loop | expressions | optim.Adam | flushed | FastAdam  (ms/step)")
+    print("   step  | subnormal m | subnormal v | in the loop | expressions (page faults) | optim.Adam | flushed "
+          "| FastAdam  (ms/step)")
     opt = Adam(vae.params, lr=1e-3)
     in_loop, pieces = [], {k: [] for k in ("batch", "loss", "backward", "step")}
     for step in range(1, a.train_steps + 1):
@@ -155,12 +157,30 @@ def main(argv=None):
             t = time_forms(forms, g, a.rounds, 5)
             loop = np.median(pieces["step"][-a.every:])
             print(f"   {step:5d} | {subnormals(opt.m):11,d} | {subnormals(opt.v):11,d} | {loop:11.2f} | "
-                  f"{t['expressions'][0]:11.2f} | {t['optim.Adam'][0]:10.2f} | {t['flushed'][0]:7.2f} | "
+                  f"{t['expressions'][0]:11.2f} ({t['expressions'][1]:5.0f}) | {t['optim.Adam'][0]:10.2f} | "
+                  f"{t['flushed'][0]:7.2f} | "
                   f"{t['FastAdam'][0]:8.2f}")
     print(f"\n3. one step of the README's loop, medians over the {a.train_steps} steps above:")
     total = sum(np.median(v) for v in pieces.values())
     for key, v in pieces.items():
         print(f"   {key:9s} {np.median(v):6.2f} ms  ({np.median(v) / total:4.0%})")
+
+    print(f"\n4. float32 arithmetic on {n_params:,} entries, all normal (1.0) against all subnormal (1e-39), ms:")
+    out = np.empty(n_params, np.float32)
+    b = np.full(n_params, 1e-3, np.float32)
+    for name, f in (("a * 0.9", lambda a: np.multiply(a, 0.9, out=out)), ("a + a", lambda a: np.add(a, a, out=out)),
+                    ("sqrt(a)", lambda a: np.sqrt(a, out=out)), ("a / b", lambda a: np.divide(a, b, out=out))):
+        ms = {}
+        for value in (1.0, 1e-39):
+            a_ = np.full(n_params, value, np.float32)
+            runs = []
+            for _ in range(a.rounds):
+                t0 = time.process_time()
+                for _ in range(20):
+                    f(a_)
+                runs.append(1e3 * (time.process_time() - t0) / 20)
+            ms[value] = float(np.median(runs))
+        print(f"   {name:8s} normal {ms[1.0]:.3f}  subnormal {ms[1e-39]:.3f}  ({ms[1e-39] / ms[1.0]:.1f}x)")
 
 
 if __name__ == "__main__":
