@@ -8,7 +8,7 @@ Two rewrites of optim.Adam, neither of which changes the math:
        p <- p - lr_t m / ( sqrt(v) + eps_t ),
        lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),   eps_t = eps sqrt(1 - beta2^t),
    which needs no m_hat or v_hat arrays and two fewer passes, one scratch array instead of
-   four. Like optim.Adam, every pass writes into an array made once (out=), and the scalars
+   two. Like optim.Adam, every pass writes into an array made once (out=), and the scalars
    are Python floats, so float32 arrays stay float32 loops.
 2. Every FLUSH_EVERY steps, entries of m smaller than TINY are set to exact zeros (see
    flush_tiny): it keeps m out of float32's slow subnormal numbers and moves no parameter.

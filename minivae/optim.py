@@ -46,11 +46,11 @@ class Adam:
         v_hat = v / (1 - beta2^t)
         p <- p - lr m_hat / ( sqrt(v_hat) + eps )
 
-    Each line is computed in place (``out=``) into m, v and arrays made once here: m_hat,
-    v_hat, and two for the terms of the update, ``term`` and ``denom``. The operations are
-    the same, in the same order, as in the expressions above written with NumPy
-    (``m[...] = beta1 * m + (1 - beta1) * g``, ...), so the steps are bit for bit theirs;
-    what the in-place form saves is the new arrays each of those expressions would allocate.
+    Each line is computed in place (``out=``), into m and v and into two arrays per parameter
+    made once here, so a step allocates nothing: m_hat is written into the first, v_hat into
+    the second, and each is overwritten once it has been used. The operations are those of
+    the lines above written as NumPy expressions (``m[...] = beta1 * m + (1 - beta1) * g``,
+    ...), in the same order, so the steps are bit for bit theirs.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
@@ -59,9 +59,8 @@ class Adam:
         self.t = 0
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
-        # written by each step before they are read: no state, never saved
-        self.m_hat, self.v_hat, self._term, self._denom = (
-            {k: np.empty_like(p) for k, p in params.items()} for _ in range(4))
+        self._a = {k: np.empty_like(p) for k, p in params.items()}   # scratch: no state, never saved
+        self._b = {k: np.empty_like(p) for k, p in params.items()}
 
     def step(self, grads):
         """Update every array in self.params in place using grads (same keys and shapes)."""
@@ -70,20 +69,19 @@ class Adam:
         t = self.t
         b1, b2, lr, eps = float(self.beta1), float(self.beta2), float(self.lr), float(self.eps)
         for k, p in self.params.items():
-            g, m, v, m_hat, v_hat = grads[k], self.m[k], self.v[k], self.m_hat[k], self.v_hat[k]
-            term, denom = self._term[k], self._denom[k]
+            g, m, v, a, b = grads[k], self.m[k], self.v[k], self._a[k], self._b[k]
             # m <- beta1 m + (1 - beta1) g
             m *= b1
-            m += np.multiply(1 - b1, g, out=term)
+            m += np.multiply(1 - b1, g, out=a)
             # v <- beta2 v + (1 - beta2) g^2
             v *= b2
-            v += np.multiply(np.multiply(1 - b2, g, out=term), g, out=term)
+            v += np.multiply(np.multiply(1 - b2, g, out=b), g, out=b)
             # m_hat = m / (1 - beta1^t),   v_hat = v / (1 - beta2^t)
-            np.divide(m, 1 - b1**t, out=m_hat)
-            np.divide(v, 1 - b2**t, out=v_hat)
+            m_hat = np.divide(m, 1 - b1**t, out=a)
+            v_hat = np.divide(v, 1 - b2**t, out=b)
             # p <- p - lr m_hat / ( sqrt(v_hat) + eps )
-            np.add(np.sqrt(v_hat, out=denom), eps, out=denom)
-            p -= np.divide(np.multiply(lr, m_hat, out=term), denom, out=term)
+            denom = np.add(np.sqrt(v_hat, out=b), eps, out=b)              # over v_hat, now used
+            p -= np.divide(np.multiply(lr, m_hat, out=a), denom, out=a)   # over m_hat, now used
 
 
 # -- what every optimizer checks before it touches a parameter ----------------------------------
