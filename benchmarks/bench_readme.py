@@ -105,6 +105,9 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=5, help="measured epochs per contestant (default 5)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--torch-threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=None,
+                   help="train only N batches per epoch (the first N * B images) and extrapolate "
+                        "the times to a full epoch (default: all batches)")
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--old-adam", action="store_true",
                    help="also the README's loop with the pre-issue-23 expression form of Adam")
@@ -113,8 +116,12 @@ def main(argv=None):
     cpu0, wall0 = cpu_seconds(), time.perf_counter()
     data = load_dataset("mnist", a.data_dir)
     n = len(data.x_train)
+    full_data = data
     table, torch_version = [], None
     for b in a.batch_sizes:
+        full = math.ceil(n / b)
+        data = full_data if a.steps is None else SimpleNamespace(x_train=full_data.x_train[:a.steps * b])
+        scale = 1 if a.steps is None else full / math.ceil(len(data.x_train) / b)
         contestants = {"README": (readme_epoch, make_readme(data, b)),
                        "CLI": (lambda s, e: cli_epoch(s, e, data.x_train), make_cli(b, 0))}
         if a.old_adam:
@@ -138,9 +145,9 @@ def main(argv=None):
                 run, state = contestants[name]
                 start, cpu_start = time.perf_counter(), time.process_time()
                 run(state, r)
-                if r >= a.warmup:
-                    times[name].append(time.perf_counter() - start)
-                    cpu[name].append(time.process_time() - cpu_start)
+                if r >= a.warmup:                    # seconds per full epoch
+                    times[name].append(scale * (time.perf_counter() - start))
+                    cpu[name].append(scale * (time.process_time() - cpu_start))
             if r >= a.warmup:
                 print(f"batch {b}, round {r - a.warmup + 1}/{a.rounds}: " + "  ".join(
                     f"{k} {v[-1]:.2f}s (CPU {cpu[k][-1]:.2f}s)" for k, v in times.items()), flush=True)
@@ -153,7 +160,9 @@ def main(argv=None):
     print(f"load average after: {load_average()}; other processes kept "
           + ("an unknown number of" if others is None else f"{others:.2f}") + " cores busy on average")
     print(f"784-400-20 Bernoulli VAE, full MNIST ({n:,} images, dynamic binarization), Adam lr 1e-3, "
-          f"float32; seconds per epoch, median of {a.rounds} rounds after {a.warmup} warm-up\n")
+          f"float32; seconds per epoch, median of {a.rounds} rounds after {a.warmup} warm-up"
+          + ("" if a.steps is None else f"; each epoch trained only its first {a.steps} batches "
+             f"and its times are scaled to a full epoch") + "\n")
     torch = not a.no_torch
     for title, k in (("CPU time of this process", 2), ("wall-clock time", 1)):
         print(f"\n{title}, s per epoch:\n")
