@@ -117,7 +117,6 @@ decoder, built in the same order from the same Generator, so the model *is* that
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import logsumexp
 
 from .activations import ACTIVATIONS
 from .checks import check_batch, check_dtype, check_fits, check_positive_int, check_sigma
@@ -195,6 +194,7 @@ def _split(h):
 
 
 INFERENCES = ("top-down", "bottom-up")
+DECODER_READS = ("all", "z1")           # p(x | z_1, ..., z_L) or p(x | z_1)
 
 
 def _sizes(h):
@@ -243,7 +243,7 @@ class HierarchicalVAE:
                              f"each); got latent_dims={latent_dims}, hidden={hidden}")
         if activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
-        if decoder_reads not in ("all", "z1"):
+        if decoder_reads not in DECODER_READS:
             raise InputError(f"decoder_reads must be 'all' (p(x | z_1, ..., z_L)) or 'z1' (p(x | z_1)); "
                              f"got {decoder_reads!r}")
         if inference not in INFERENCES:
@@ -573,16 +573,18 @@ class HierarchicalVAE:
 
         (the caller, iwae.ImportanceWeighted, adds them up with its beta). The bottom-up
         features of x (bottom-up inference: q(z_1|x)'s parameters) are computed once per example
-        and tiled to k N rows, row (s, n) = s N + n, as in log_likelihood; the stochastic pass
-        and the decoder then run once on all k N rows.
+        and tiled to k N rows, row (s, n) = s N + n; the stochastic pass and the decoder then
+        run once on all k N rows. (evaluate.log_likelihood and iwae.ImportanceWeighted call this.)
 
-        x : ndarray of shape (N, D), already checked (check_batch, check_targets)
+        x : ndarray of shape (N, D)
         eps : None (drawn from rng in the sampling order, as loss does) or a list, bottom first,
               of (k, N, L_l) arrays
         Returns (log_px_z, log_ratio), each of shape (k, N): log p(x|z) and
         sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] (the top level's prior is N(0, I)).
         Remembers what backward_log_weights needs.
         """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        check_targets(x, self.likelihood)
         n, rows = len(x), k * len(x)
         widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
                   + 2 * sum(_sizes(self.config["decoder_hidden"]))          # its hidden layers,
@@ -598,24 +600,14 @@ class HierarchicalVAE:
                    for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
         d = self._features(x)                                                       # once per example
         ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
-        levels, out, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng, eps=eps)
-        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
-        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
-
-    def _log_weight_rows(self, ds, rng=None, eps=None):
-        r"""One top-down pass and the decoder on R rows of bottom-up features ds (tiled, one row
-        per (sample, example)); the parts of log w per row. Shared by log_weights and log_likelihood.
-
-        Returns (levels, out, log_px_z, log_ratio): the Levels, the decoder's output (R, width),
-        log p(x|z) (R,) and sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ] (R,).
-        """
         levels = self._levels(ds, rng=rng, eps=eps)
-        out = self.decode([lev.z for lev in levels])                                # (R, width)
-        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (R,)
+        out = self.decode([lev.z for lev in levels])                                # (k N, width)
+        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (k N,)
         log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
                         - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
-                        for lev in levels)                                          # (R,)
-        return levels, out, log_px_z, log_ratio
+                        for lev in levels)                                          # (k N,)
+        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
+        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
 
     def backward_log_weights(self, c, beta, need_dx=False):
         r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for the
@@ -752,36 +744,6 @@ class HierarchicalVAE:
         return [np.zeros((n, k), self.dtype) for k in self.latent_dims]
 
     # -- evaluation ---------------------------------------------------------------------------
-    def log_likelihood(self, x, k=1000, seed=0, max_rows=1024, progress=None):
-        r"""Importance-weighted estimate of log p(x) per example, shape (N,), in nats.
-
-        z ~ q(z|x) top down; log w sums the densities of every level:
-            log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
-            log p(x) ~= logsumexp_s(log w_s) - log k
-        At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood;
-        progress(done, total), if given, is called with the examples done so far.
-        """
-        if k < 1:
-            raise InputError(f"k (the number of importance samples) must be at least 1; got {k}")
-        rng = np.random.default_rng(seed)
-        x = check_batch(x, self.d_in, dtype=self.dtype)
-        examples = max(1, min(len(x), max_rows // k))
-        samples = max(1, min(k, max_rows // examples))
-        result = np.empty(len(x))
-        for start in range(0, len(x), examples):
-            d = self._features(x[start:start + examples])                    # once per example
-            b = len(d[0])
-            log_w = np.empty((k, b))
-            for s0 in range(0, k, samples):
-                s = min(samples, k - s0)
-                ds = [np.tile(di, (s, 1)) for di in d]                        # (s B, .) rows
-                _, _, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng)
-                log_w[s0:s0 + s] = (log_px_z + log_ratio).reshape(s, b)
-            result[start:start + b] = logsumexp(log_w, axis=0) - np.log(k)
-            if progress is not None:
-                progress(start + b, len(x))
-        return result
-
     def elbo_parts(self, x, seed=0, batch_size=1000):
         """-ELBO of x (N, D) in nats per example with its parts, one draw per level and example.
 

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 import pytest
 
+from minivae import models
 from minivae import checkpoint
 from minivae.cli import main
 from minivae.datasets import load_dataset
@@ -208,7 +209,7 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
         _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--likelihood", "gaussian"]))
     with pytest.raises(InputError, match="--arch mlp"):
         _settings(_parser().parse_args(["train", "--output-bias", "data-mean", "--arch", "conv"]))
-    model = checkpoint.build_model(_model_config(s))
+    model = models.build_model(_model_config(s))
     shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
     assert shapes == {"encoder1.0.W": (784, 200), "encoder1.2.W": (200, 200), "encoder1.4.W": (200, 200),
                       "encoder2.0.W": (100, 100), "encoder2.2.W": (100, 100), "encoder2.4.W": (100, 100),
@@ -217,7 +218,7 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
     top_down = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--inference", "top-down",
                                                "--schedule-stages", "4"]))
     assert top_down["inference"] == "top-down" and top_down["epochs"] == 40 and len(top_down["lr_schedule"]) == 4
-    model = checkpoint.build_model(_model_config(top_down))
+    model = models.build_model(_model_config(top_down))
     assert model.inference == "top-down" and model.decoder_reads == "z1"
     assert model.params["up1.2.W"].shape == (200, 200) and model.params["top.4.W"].shape == (100, 100)
     assert model.params["prior1.4.W"].shape == (100, 200) and model.params["decoder.4.W"].shape == (200, 784)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from minivae import models
 from minivae import VAE, Autoencoder, Adam, checkpoint
 from minivae.cli import main
 from minivae.errors import CheckpointError, InputError
@@ -436,7 +437,7 @@ def test_a_model_kind_without_a_size_formula_is_refused_before_it_is_built(tmp_p
             built.append(kw)
             super().__init__(**kw)
 
-    monkeypatch.setitem(checkpoint.MODELS, "other", Other)
+    monkeypatch.setitem(models.MODELS, "other", Other)
     with pytest.raises(CheckpointError, match="cannot check the size of a 'other' model"):
         checkpoint.load(_with(tmp_path, good[1], config=_config(good[1], kind="other")))
     assert built == []
