@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from minivae import VAE, HierarchicalVAE
-from minivae.cli import _test_split
+from minivae.app.cli import _test_split
 from minivae.datasets import load_dataset
 from minivae.evaluate import latent_diagnostics, log_likelihood, negative_elbo
 from minivae.train import train

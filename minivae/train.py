@@ -14,7 +14,7 @@ import numpy as np
 
 from .datasets import binarize
 from .checks import check_batch
-from .progress import seconds_text
+from .app.progress import seconds_text
 from .errors import InputError, TrainingDiverged
 from .evaluate import negative_elbo
 from .iwae import ImportanceWeighted

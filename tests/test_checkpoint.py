@@ -5,8 +5,9 @@ import pytest
 from numpy.testing import assert_allclose
 
 from minivae import models
-from minivae import VAE, Autoencoder, checkpoint
-from minivae.checkpoint import CheckpointError
+from minivae import VAE, Autoencoder
+from minivae.app import checkpoint
+from minivae.app.checkpoint import CheckpointError
 
 
 @pytest.mark.parametrize("make", [

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from minivae import models
-from minivae import checkpoint
-from minivae.cli import main
+from minivae.app import checkpoint
+from minivae.app.cli import main
 from minivae.datasets import load_dataset
 from minivae.errors import InputError
 from numpy.testing import assert_allclose
@@ -181,7 +181,7 @@ def test_resume_refuses_other_settings_and_old_checkpoints(tmp_path, capsys):
 
 
 def test_burda_recipe_sets_the_published_setup(monkeypatch):
-    from minivae.cli import _model_config, _parser, _settings
+    from minivae.app.cli import _model_config, _parser, _settings
     s = _settings(_parser().parse_args(["train", "--recipe", "burda2016"]))
     assert (s["hidden"], s["latent_dim"], s["activation"], s["likelihood"], s["binarize"]) == \
         ([200, 200], 50, "tanh", "bernoulli", True)
@@ -194,7 +194,7 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
 
 
 def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_top_down():
-    from minivae.cli import _model_config, _parser, _settings
+    from minivae.app.cli import _model_config, _parser, _settings
     from minivae.train import burda_schedule
     s = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer"]))
     assert (s["model"], s["latent_dims"], s["hidden"], s["decoder_hidden"], s["decoder_reads"]) == \

@@ -277,8 +277,8 @@ def test_the_training_loop_trains_it_and_lowers_the_negative_elbo():
 def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, capsys):
     import json
 
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8",
@@ -303,8 +303,8 @@ def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, 
 
 
 def test_command_line_builds_the_decoder_it_is_told_to_and_refuses_those_options_for_a_vae(tmp_path, capsys):
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "hvae"
     assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
@@ -322,8 +322,8 @@ def test_command_line_builds_the_decoder_it_is_told_to_and_refuses_those_options
 def test_command_line_passes_beta_warmup_and_sigma_to_a_hierarchical_vae(tmp_path):
     """--beta, --warmup-epochs and --sigma mean the same for --model hvae as for a VAE: they are
     used (stored in the run and the model), not refused as options the model would ignore."""
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "hvae"
     assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
@@ -519,8 +519,8 @@ def test_training_a_hierarchical_vae_on_the_iwae_bound_lowers_it_and_is_reproduc
 def test_command_line_trains_a_hierarchical_vae_on_the_iwae_bound(tmp_path):
     import json
 
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "--epochs", "1",
@@ -762,7 +762,7 @@ def test_bad_hidden_lists_and_inference_names_are_clear_errors():
         HierarchicalVAE(8, latent_dims=[3], hidden=[6], decoder_hidden=[])
     with pytest.raises(InputError, match="inference must be 'top-down'.*or 'bottom-up'"):
         HierarchicalVAE(8, latent_dims=[3], hidden=[6], inference="bottomup")
-    from minivae import checkpoint
+    from minivae.app import checkpoint
     good = HierarchicalVAE(8, [3, 2], [[6, 5], 4], inference="bottom-up").config
     models.check_config(good)
     for field, value, message in (("inference", "sideways", "'top-down' or 'bottom-up'"),
@@ -775,7 +775,7 @@ def test_bad_hidden_lists_and_inference_names_are_clear_errors():
 
 @pytest.mark.parametrize("inference", ["top-down", "bottom-up"])
 def test_a_checkpoint_of_several_layers_per_level_round_trips_and_resumes(tmp_path, inference):
-    from minivae import checkpoint
+    from minivae.app import checkpoint
     from minivae.fast_optim import FastAdam
     rng = np.random.default_rng(0)
     x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)

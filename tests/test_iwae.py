@@ -240,7 +240,7 @@ def test_train_rejects_an_unknown_objective():
 
 def test_command_line_trains_on_iwae_and_records_objective_and_k(tmp_path, capsys):
     import json
-    from minivae.cli import main
+    from minivae.app.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--hidden", "16", "--latent-dim", "2", "--epochs", "1",

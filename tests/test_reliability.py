@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from minivae import models
-from minivae import VAE, Autoencoder, Adam, checkpoint
-from minivae.cli import main
+from minivae import VAE, Autoencoder, Adam
+from minivae.app import checkpoint
+from minivae.app.cli import main
 from minivae.errors import CheckpointError, InputError
 from minivae.evaluate import negative_elbo
 
@@ -371,12 +372,12 @@ def test_evaluate_refuses_a_tampered_binarize_flag(tmp_path, capsys):
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
-    import minivae.cli
+    import minivae.app.cli
 
     def broken(a):
         raise ValueError("operands could not be broadcast")
 
-    monkeypatch.setitem(minivae.cli.COMMANDS, "sample", broken)
+    monkeypatch.setitem(minivae.app.cli.COMMANDS, "sample", broken)
     with pytest.raises(ValueError, match="broadcast"):
         main(["sample", "x.npz"])
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_file
-from .errors import CheckpointError, InputError
-from .fast_optim import FastAdam
-from .models import _is_int, _is_real, build_model, check_config, parameter_count
-from .optim import SGD, Adam
+from ..errors import CheckpointError, InputError
+from ..fast_optim import FastAdam
+from ..models import _is_int, _is_real, build_model, check_config, parameter_count
+from ..optim import SGD, Adam
 
 FORMAT = "minivae-checkpoint-2"
 FORMAT_1 = "minivae-checkpoint-1"          # no training state: loads, cannot be resumed

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from .autoencoder import Autoencoder
+from .. import plots
+from ..autoencoder import Autoencoder
 from .checkpoint import writing
-from .datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .errors import InputError, TrainingDiverged
-from .evaluate import log_likelihood
-from .hierarchical import HierarchicalVAE
-from .train import train
-from .vae import VAE
+from ..datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+from ..errors import InputError, TrainingDiverged
+from ..evaluate import log_likelihood
+from ..hierarchical import HierarchicalVAE
+from ..train import train
+from ..vae import VAE
 
 # The figures run_figures may write into a run folder (an overwritten run's are removed).
 RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png",

@@ -22,14 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, models
-from .activations import ACTIVATIONS
-from .checks import SIGMA_RANGE
-from .hierarchical import DECODER_READS, INFERENCES
-from .train import OBJECTIVES
+from .. import models
+
+from . import checkpoint
+from ..activations import ACTIVATIONS
+from ..checks import SIGMA_RANGE
+from ..hierarchical import DECODER_READS, INFERENCES
+from ..train import OBJECTIVES
 from .atomic import atomic_file
-from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
+from ..datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+from ..errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
 from .progress import Progress, seconds_text, wanted
 
 TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
@@ -269,7 +271,7 @@ def _settings(a):
                                        else "none")) == "dynamic"
     s["lr_schedule"] = None
     if s["schedule_stages"] is not None:
-        from .train import burda_schedule
+        from ..train import burda_schedule
         s["lr_schedule"] = burda_schedule(s["schedule_stages"])
         if "epochs" not in given:
             s["epochs"] = sum(n for n, _ in s["lr_schedule"])
@@ -487,8 +489,8 @@ def _refuse_existing_run(out, overwrite):
 
 
 def _train_locked(a, out, ckpt, fresh):
-    from .fast_optim import FastAdam
-    from .train import set_output_bias_to_data_mean, train
+    from ..fast_optim import FastAdam
+    from ..train import set_output_bias_to_data_mean, train
 
     _clean_stale_temporaries(out)
     if fresh is None:                                   # --resume
@@ -577,8 +579,8 @@ def _train_locked(a, out, ckpt, fresh):
 
 def _check_run(run, path):
     """The run settings stored in a checkpoint, checked before they drive training."""
-    from .checkpoint import _is_int, _is_real
-    from .train import check_lr_schedule
+    from ..models import _is_int, _is_real
+    from ..train import check_lr_schedule
     if not isinstance(run, dict):
         raise CheckpointError(f"{path} records no run settings, so the command line cannot resume it")
     need = {"dataset": lambda v: v in DATASETS, "binarize": lambda v: isinstance(v, bool),
@@ -615,8 +617,8 @@ def _ae_loss_name(model):
 # ---------------------------------------------------------------------------- evaluate, sample, figures
 
 def cmd_evaluate(a):
-    from .evaluate import latent_diagnostics, log_likelihood, negative_elbo
-    from .losses import LossParts
+    from ..evaluate import latent_diagnostics, log_likelihood, negative_elbo
+    from ..losses import LossParts
 
     _at_least("iw_samples", a.iw_samples, 0, MAX_IW_SAMPLES)
     _at_least("n_examples", a.n_examples)
@@ -706,7 +708,7 @@ def _new_file(name, suffix, overwrite):
 
 
 def cmd_sample(a):
-    from .plots import image_grid, save
+    from ..plots import image_grid, save
 
     _at_least("n", a.n, 1, MAX_SAMPLES)
     _at_least("seed", a.seed, 0)
