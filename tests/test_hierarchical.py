@@ -350,7 +350,7 @@ def test_log_normal_gradients_match_finite_differences_and_scipy(seed):
     from scipy.stats import norm
 
     from minivae.gradcheck import numerical_gradient
-    from minivae.hierarchical import log_normal, log_normal_gradients
+    from minivae.hierarchical_levels import log_normal, log_normal_gradients
     rng = np.random.default_rng(seed)
     z, mu, log_var = rng.standard_normal((3, 4, 2)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
     assert_allclose(log_normal(z, mu, log_var), norm.logpdf(z, mu, np.exp(log_var / 2)).sum(axis=-1),
@@ -399,7 +399,7 @@ def test_iwae_with_one_sample_is_the_elbo_with_a_monte_carlo_kl_at_every_level(l
 
     def one_sample_elbo_parts():
         reconstruction = model.loss(x, eps=eps).reconstruction                # -log p(x|z), mean over x
-        levels = model._top_down(model._bottom_up(x), eps=eps)             # the same z, level by level
+        levels = model._levels(model._features(x), eps=eps)               # the same z, level by level
         log_ratio = sum(norm.logpdf(lev.z, lev.mu_p, np.exp(lev.log_var_p / 2)).sum(axis=1)
                         - norm.logpdf(lev.z, lev.mu_q, np.exp(lev.log_var_q / 2)).sum(axis=1)
                         for lev in levels)                                  # (N,)
