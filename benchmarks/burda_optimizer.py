@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from minivae import checkpoint
-from minivae.cli import (RECIPES, _load_data, _model_config, _parser, _settings, _test_split,
+from minivae import models
+
+from minivae.app import checkpoint
+from minivae.app.cli import (RECIPES, _load_data, _model_config, _parser, _settings, _test_split,
                          _write_history)
 from minivae.fast_optim import FastAdam
-from minivae.hierarchical import HierarchicalVAE
 from minivae.train import set_output_bias_to_data_mean, train
-from minivae.vae import VAE
 
 
 def main(argv=None):
@@ -55,20 +55,14 @@ def main(argv=None):
     if a.inference:
         args += ["--inference", a.inference]
     s = _settings(_parser().parse_args(args))
-    checkpoint.check_config(_model_config(s))
+    config = models.check_config(_model_config(s))
     out = Path(a.out)
     if (out / "checkpoint.npz").exists():
         sys.exit(f"{out} already holds a run; continue it with `python -m minivae train --resume {out}`")
     out.mkdir(parents=True, exist_ok=True)
     data = _load_data(s["dataset"], a.data_dir)
     rng = np.random.default_rng(s["seed"])              # as the command line: initialisation, then training
-    if s["model"] == "hvae":
-        model = HierarchicalVAE(data.x_train.shape[1], s["latent_dims"], s["hidden"], s["likelihood"], s["sigma"],
-                                s["activation"], rng, decoder_reads=s["decoder_reads"],
-                                decoder_hidden=s["decoder_hidden"], inference=s["inference"])
-    else:
-        model = VAE(d_in=data.x_train.shape[1], hidden=s["hidden"], latent_dim=s["latent_dim"],
-                    likelihood=s["likelihood"], activation=s["activation"], rng=rng)
+    model = models.build_model(config, rng=rng)
     b = s["batch_size"]
     if a.minivae_adam:
         optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])

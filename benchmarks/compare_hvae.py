@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from minivae import VAE, HierarchicalVAE
-from minivae.cli import _test_split
+from minivae.app.cli import _test_split
 from minivae.datasets import load_dataset
 from minivae.evaluate import latent_diagnostics, log_likelihood, negative_elbo
 from minivae.train import train
@@ -60,7 +60,7 @@ def run(kind, seed, data, x_test, a):
         result.update(negative_elbo=parts["loss"], reconstruction=parts["reconstruction"],
                       kl=parts["kl"], kl_per_level=parts["kl_per_level"],
                       active_units=[lev["active_units"] for lev in model.latent_diagnostics(x_test)])
-        iw = model.log_likelihood(x_iw, k=a.iw_k, seed=seed) if a.iw_k else None
+        iw = log_likelihood(model, x_iw, k=a.iw_k, seed=seed) if a.iw_k else None
     result["iw_log_likelihood"] = None if iw is None else float(np.mean(iw))
     return result
 

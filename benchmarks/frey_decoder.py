@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minivae import checkpoint
+from minivae.app import checkpoint
 from minivae.datasets import load_dataset
 from minivae.evaluate import log_likelihood, negative_elbo
 from minivae.plots import manifold_grid

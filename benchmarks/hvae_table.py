@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minivae import checkpoint
+from minivae.app import checkpoint
 from minivae.datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from minivae.evaluate import latent_diagnostics
 from minivae.plots import hierarchy_levels, samples_side_by_side, save

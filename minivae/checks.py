@@ -105,7 +105,7 @@ def check_fits(nbytes, what):
     """Raise InputError if nbytes of memory are more than this machine can give (memory_budget).
 
     The one memory check: models (networks.build_networks), samples (VAE.sample) and the
-    command line's estimate of a training run (checkpoint.check_fits_in_memory) call it.
+    command line's estimate of a training run (models.check_fits_in_memory) call it.
     """
     if nbytes <= SMALL_BYTES:           # reading /proc/meminfo (~0.1 ms) would cost a training step more
         return

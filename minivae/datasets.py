@@ -48,8 +48,8 @@ from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 
-from . import download
-from .download import FILES, TITLES, manual_instructions
+from .app import download
+from .app.download import FILES, TITLES, manual_instructions
 from .errors import DataError, InputError
 
 DATASETS = ("mnist-subset", "mnist", "fashion-mnist", "frey")

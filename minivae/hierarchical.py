@@ -13,27 +13,22 @@ The decoder reading every level is NVAE's structure (there the decoder's top-dow
 carries each level's sample down to x): the upper levels reach x directly as well as
 through the prior of the levels below. ``decoder_reads="z1"`` gives the Markov chain
 p(x | z_1) instead (the Ladder VAE's and Burda et al.'s generative model), where an upper
-level matters only through p(z_1 | z_2). docs/results.md, "One level against two": on full MNIST
-both beat a single-level VAE of their size after 50 epochs, the first by about one nat more
-than the second; after 5 epochs the first is level with the VAE and the second behind it.
+level matters only through p(z_1 | z_2). (docs/results.md, "One level against two", compares
+the two with a single-level VAE.)
 
-Top-down inference (the default) shares the generative path. One deterministic bottom-up pass
-reads x into features d_1, ..., d_{L-1} (d_0 = x); then, from the top:
+Inference, the posterior q(z | x), comes in two orders, each in its own module:
 
-    q(z_L | x)            = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = top(d_{L-1})
-    q(z_l | z_{l+1}, x)   = N(mu_p + delta_mu, diag(exp(lv_p + delta_lv))),             l < L
-                            (delta_mu, delta_lv) = posterior_l([d_l, z_{l+1}])
+    top down (the default)  q(z_L | x) prod_{l<L} q(z_l | z_{l+1}, x)    hierarchical_top_down.py
+                            NVAE's residual posterior over the generative path
+    bottom up               prod_l q(z_l | z_{l-1}),  z_0 = x             hierarchical_bottom_up.py
+                            Burda et al.'s: each level reads the sample below
 
-This is NVAE's *residual* parameterization: the posterior at level l is the prior at
-level l (the same network, evaluated at the same sampled z_{l+1}) moved by a correction
-that the bottom-up features of x ask for. Notebook 08 explains the Ladder VAE's
-alternative (a precision-weighted merge of the two Gaussians). We chose the residual form
-because its derivatives are one line each: mu_q = mu_p + delta_mu gives dLoss/dmu_p and
-dLoss/d(delta_mu) both equal to dLoss/dmu_q, and the same for the log-variances. (In the
-code, d-names are gradients, as everywhere in minivae: dmu_q = dLoss/dmu_q.)
+Each module builds its networks and offers the same five steps (features, levels, level_kl,
+backward_levels, backward_features); this file holds what they share.
 
-The ELBO. The joint posterior factorizes as q(z|x) = q(z_L|x) prod_{l<L} q(z_l|z_{l+1},x),
-and the joint prior as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
+The ELBO (written for top-down inference; bottom-up's is in its module). The joint
+posterior factorizes as q(z|x) = q(z_L|x) prod_{l<L} q(z_l|z_{l+1},x), and the joint prior
+as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
 
     ELBO = E_q[ log p(x|z) + log p(z) - log q(z|x) ]
          = E_q[ log p(x|z) ] - KL( q(z_L|x) || p(z_L) )
@@ -41,160 +36,54 @@ and the joint prior as p(z) = p(z_L) prod_{l<L} p(z_l|z_{l+1}). So
 
 (the expectation of each log-ratio over z_l, given the levels above, is the KL between two
 diagonal Gaussians in closed form: losses.kl_diag_gaussians). One reparameterized draw
-z_l = mu_q + exp(lv_q / 2) eps_l per level, top first, estimates the outer expectations;
-the inner KLs are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of
-the levels' KLs; ``kl_per_level`` holds them (bottom first) after each call.
+z_l = mu_q + exp(lv_q / 2) eps_l per level estimates the outer expectations; the inner KLs
+are exact at the drawn z_{l+1}. ``loss`` returns -ELBO with kl the sum of the levels' KLs;
+``kl_per_level`` holds them (bottom first) after each call.
 
 The importance-weighted bound. iwae.ImportanceWeighted(model, k) trains on Burda et al.'s
-L_k instead, with
+L_k instead, and evaluate.log_likelihood estimates log p(x), both with
 
     log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
 
 for each of k samples of every level (q(z_l | z_{l-1}) with bottom-up inference). log_weights
-computes it on k N rows (the deterministic part of q, the bottom-up features or q(z_1|x)'s
-parameters, once per example, tiled), backward_log_weights its gradient. Both objectives share
-one chain rule through the model (_backward_levels, _backward_features: top-down's
-_backward_top_down and _backward_bottom_up, bottom-up's _backward_upward); they differ only
-in the gradients they feed it at each level: the ELBO's closed-form KLs depend on
-(mu_q, lv_q, mu_p, lv_p), while the sampled log-ratio of the bound also depends on z_l itself.
-
-Bottom-up inference (``inference="bottom-up"``), Burda et al.'s: each level's posterior
-reads the *sample* of the level below, and the levels are drawn bottom first (z_0 = x):
-
-    q(z_l | z_{l-1})      = N(mu_q, diag(exp(lv_q))),  (mu_q, lv_q) = encoder_l(z_{l-1})   l = 1..L
-    q(z | x)              = prod_l q(z_l | z_{l-1})
-
-The generative model is the same (p(z_L) = N(0, I), p(z_l | z_{l+1}) = prior_l(z_{l+1})); with
-decoder_reads="z1" this is exactly Burda et al.'s L-layer model. Its ELBO,
-
-    ELBO = E_q[ log p(x|z) + sum_l ( log p(z_l | z_{l+1}) - log q(z_l | z_{l-1}) ) ],
-
-has fewer closed forms than the top-down one: z_{l+1} is drawn *after* z_l (it depends on it),
-so log p(z_l | z_{l+1}) has no expectation over z_l in closed form. What is exact:
-
-    E_q(z_l|z_{l-1})[ log q(z_l | z_{l-1}) ] = -1/2 sum_j ( 1 + lv_q,j + log 2 pi )   (minus the entropy)
-    E_q(z_L|z_{L-1})[ log q(z_L|.) - log p(z_L) ] = KL( q(z_L | z_{L-1}) || N(0, I) )
-
-so ``loss`` takes the top level's KL in closed form and, for l < L, the level's term
-KL_l = -H[q(z_l|z_{l-1})] - log p(z_l | z_{l+1}) with the entropy exact and log p at the drawn
-z_l, z_{l+1}: an unbiased one-sample estimate (it can be negative for a batch), whose sum over
-levels estimates KL( q(z|x) || p(z) ). (Burda et al.'s code samples every term:
-iwae.ImportanceWeighted(model, 1), i.e. ``--objective iwae --k 1``, is that estimator.)
-The direct partial derivatives of one example's KL_l (l < L), with r_p = (z_l - mu_p) exp(-lv_p)
-(log_normal_gradients):
-
-    dKL_l/dlv_q = -1/2     dKL_l/dmu_p = -r_p     dKL_l/dlv_p = -( (z_l - mu_p) r_p - 1 ) / 2
-    dKL_l/dz_l  = +r_p     dKL_l/dmu_q = 0
-
-The chain rule then runs backwards through the sampling order (_backward_upward): the
-priors first (prior_l reads z_{l+1}), then from the top level down, each level's
-dLoss/dz_l collecting its direct term, the decoder's, prior_{l-1}'s and encoder_{l+1}'s
-input gradients before the sampler z_l = mu_q + sigma_q eps hands it to encoder_l.
+computes it on k N rows (the deterministic part of q, features, once per example, tiled),
+backward_log_weights its gradient. Both objectives share one chain rule through the model
+(the inference module's backward_levels and backward_features); they differ only in the
+gradients they feed it at each level: the ELBO's closed-form KLs depend on (mu_q, lv_q,
+mu_p, lv_p), while the sampled log-ratio of the bound also depends on z_l itself.
 
 Networks. hidden gives each level's deterministic layers: h_l = hidden[l - 1], an int (one
 hidden layer) or a list of sizes (several, e.g. Burda et al.'s [[200, 200], [100, 100]]);
-"MLP a -> h_l -> c" is Dense, activation, ..., Dense through every size of h_l:
+"MLP a -> h_l -> c" is Dense, activation, ..., Dense through every size of h_l. The
+generative path is built here,
 
-    up_l       d_{l-1} -> h_l, the activation after each layer  (l = 1 .. L-1)   bottom-up features
-    top        d_{L-1} -> h_L -> 2 L_L  (mu_q, lv_q)                          q(z_L|x)
     prior_l    z_{l+1} -> h_{l+1} -> 2 L_l  (mu_p, lv_p)                      p(z_l|z_{l+1})
-    posterior_l [d_l, z_{l+1}] -> h_l -> 2 L_l  (delta_mu, delta_lv)          q(z_l|z_{l+1},x)
     decoder    [z_1, ..., z_L] -> h_dec -> D (or 2D)                          p(x|z)
                (z_1 alone with decoder_reads="z1"; h_dec = decoder_hidden, default h_1)
 
-(d_l is as wide as the last size of h_l.) Bottom-up inference has no up, top or posterior:
-
-    encoder_l  z_{l-1} -> h_l -> 2 L_l  (mu_q, lv_q)   (z_0 = x)              q(z_l|z_{l-1})
-
-and the same prior_l and decoder. Burda et al.'s two-layer model is latent_dims=[100, 50],
-hidden=[[200, 200], [100, 100]], decoder_hidden=[200, 200], decoder_reads="z1", tanh:
-encoder_1 784-200-200-(2x100), encoder_2 100-100-100-(2x50), prior_1 50-100-100-(2x100),
-decoder 100-200-200-784.
+and the inference networks by the inference module (top down: up_l, top, posterior_l;
+bottom up: encoder_l).
 
 With L = 1 only top (or encoder_1) and decoder exist: they are VAE(hidden=[h_1])'s encoder and
 decoder, built in the same order from the same Generator, so the model *is* that VAE (tested).
 """
-from typing import NamedTuple
-
 import numpy as np
-from scipy.special import logsumexp
 
+from . import hierarchical_bottom_up, hierarchical_top_down
 from .activations import ACTIVATIONS
 from .checks import check_batch, check_dtype, check_fits, check_positive_int, check_sigma
 from .errors import InputError
-from .layers import Sequential, mlp
+from .hierarchical_levels import Level, dense_count, log_normal, log_normal_gradients, split
+from .layers import mlp
 from .likelihoods import (check_likelihood, check_targets, decoder_width, mean_image, nll,
                           nll_per_example, nll_target_gradient)
-from .losses import LOG_2PI, LossParts, kl_diag_gaussians, kl_standard_normal
+from .losses import LossParts, kl_diag_gaussians, kl_standard_normal
 from .sampler import GaussianSampler, sigma_from_log_var
 
 
-class Level(NamedTuple):
-    """One stochastic level after the stochastic pass (top down or bottom up); each array is (N, L_l).
-
-    q = N(mu_q, diag(exp(log_var_q))) is the posterior, p = N(mu_p, diag(exp(log_var_p)))
-    the prior at the sampled level above (zeros, i.e. N(0, I), at the top); z ~ q.
-    The backward passes also pass gradients in this shape: a Level whose fields are the loss's
-    direct partial derivatives with respect to those five (see _backward_top_down).
-    """
-    mu_q: np.ndarray
-    log_var_q: np.ndarray
-    mu_p: np.ndarray
-    log_var_p: np.ndarray
-    z: np.ndarray
-
-
-def log_normal(z, mu, log_var):
-    r"""log N(z; mu, diag(exp(log_var))) summed over the last axis: (..., L) -> (...).
-
-        log N = -1/2 sum_j [ (z_j - mu_j)^2 exp(-lv_j) + lv_j + log(2 pi) ]
-    """
-    r = z - mu
-    return -0.5 * np.sum(r * r * np.exp(-log_var) + log_var + LOG_2PI, axis=-1)
-
-
-def log_normal_gradients(z, mu, log_var):
-    r"""The partial derivatives of log_normal(z, mu, log_var), one per entry: (dmu, dlog_var),
-    each of the shape of z. The third, with respect to z, is -dmu.
-
-        d log N / dmu_j      =  (z_j - mu_j) exp(-lv_j)
-        d log N / dlv_j      =  ( (z_j - mu_j)^2 exp(-lv_j) - 1 ) / 2
-        d log N / dz_j       = -(z_j - mu_j) exp(-lv_j)  =  -d log N / dmu_j
-    """
-    r = z - mu
-    r_over_var = r * np.exp(-log_var)
-    return r_over_var, 0.5 * (r * r_over_var - 1)
-
-
-def kl_entropy_and_sampled_prior(z, log_var_q, mu_p, log_var_p):
-    r"""Bottom-up inference's term of level l < L: E_q[ log q(z_l | z_{l-1}) ] exactly (minus q's
-    entropy) and -log p(z_l | z_{l+1}) at the drawn z, per example, averaged over the batch.
-
-    z, log_var_q, mu_p, log_var_p : ndarrays of shape (N, L)
-
-        KL^ = 1/N sum_n [ -1/2 sum_j ( 1 + lv_q,j + log 2 pi ) - log N(z; mu_p, diag(exp(lv_p))) ]
-
-    Its direct partial derivatives (z, lv_q, mu_p and lv_p each held apart), r_p = (z - mu_p) exp(-lv_p):
-        dKL^/dlv_q = -1 / (2 N)
-        dKL^/dmu_p = -r_p / N                       (-d log N / dmu_p, log_normal_gradients)
-        dKL^/dlv_p = -( (z - mu_p) r_p - 1 ) / (2 N)
-        dKL^/dz    =  r_p / N                       (-d log N / dz)
-    Returns (kl, dlog_var_q, dmu_p, dlog_var_p, dz): a float and four (N, L) arrays.
-    """
-    n = z.shape[0]
-    neg_entropy = -0.5 * np.sum(1 + log_var_q + LOG_2PI, axis=-1)            # E_q[log q]  (N,)
-    kl = float(np.mean(neg_entropy - log_normal(z, mu_p, log_var_p)))
-    r_p, dlog_var_p = log_normal_gradients(z, mu_p, log_var_p)               # d log p / d(mu_p, lv_p)
-    return kl, np.full_like(log_var_q, -0.5 / n), -r_p / n, -dlog_var_p / n, r_p / n
-
-
-def _split(h):
-    """(N, 2K) -> the first K columns and the last K: (mean, log-variance)."""
-    k = h.shape[1] // 2
-    return h[:, :k], h[:, k:]
-
-
-INFERENCES = ("top-down", "bottom-up")
+INFERENCE = {"top-down": hierarchical_top_down, "bottom-up": hierarchical_bottom_up}
+INFERENCES = tuple(INFERENCE)
+DECODER_READS = ("all", "z1")           # p(x | z_1, ..., z_L) or p(x | z_1)
 
 
 def _sizes(h):
@@ -243,7 +132,7 @@ class HierarchicalVAE:
                              f"each); got latent_dims={latent_dims}, hidden={hidden}")
         if activation not in ACTIVATIONS:
             raise InputError(f"activation must be one of {sorted(ACTIVATIONS)}; got {activation!r}")
-        if decoder_reads not in ("all", "z1"):
+        if decoder_reads not in DECODER_READS:
             raise InputError(f"decoder_reads must be 'all' (p(x | z_1, ..., z_L)) or 'z1' (p(x | z_1)); "
                              f"got {decoder_reads!r}")
         if inference not in INFERENCES:
@@ -269,34 +158,17 @@ class HierarchicalVAE:
         net = dict(rng=rng, activation=activation, dtype=dtype)
         # Lists indexed by i = l - 1 for level l (level 1 is next to x).
         sizes = self._sizes = [_sizes(h) for h in hidden]       # sizes[i]: level l's layer sizes
-        self.up, self.top, self.encoders = [], None, []
-        self.prior, self.posterior = [None] * (L - 1), [None] * (L - 1)
+        self._inference = INFERENCE[inference]                  # its networks and five steps
+        self.up, self.top, self.encoders, self.posterior = [], None, [], [None] * (L - 1)
         if inference == "top-down":
-            widths = [d_in] + [h[-1] for h in sizes]       # widths[i] is the width of d_i (d_0 = x)
-            self.up = [Sequential(mlp([widths[i], *sizes[i]], **net).layers + [ACTIVATIONS[activation]()])
-                       for i in range(L - 1)]                                     # d_i -> d_{i+1}
-            self.top = mlp([widths[L - 1], *sizes[L - 1], 2 * latent_dims[L - 1]], **net)
-            for i in range(L - 2, -1, -1):                                         # top down
-                self.prior[i] = mlp([latent_dims[i + 1], *sizes[i + 1], 2 * latent_dims[i]], **net)
-                self.posterior[i] = mlp([widths[i + 1] + latent_dims[i + 1], *sizes[i],
-                                         2 * latent_dims[i]], **net)
+            self.up, self.top, self.prior, self.posterior, nets = hierarchical_top_down.networks(
+                d_in, latent_dims, sizes, net, activation)
         else:
-            inputs = [d_in] + latent_dims[:-1]                                     # z_0 = x, z_1, ...
-            self.encoders = [mlp([inputs[i], *sizes[i], 2 * latent_dims[i]], **net)   # z_{l-1} -> q(z_l|.)
-                             for i in range(L)]
-            for i in range(L - 2, -1, -1):                                         # top down
-                self.prior[i] = mlp([latent_dims[i + 1], *sizes[i + 1], 2 * latent_dims[i]], **net)
+            self.encoders, self.prior, nets = hierarchical_bottom_up.networks(d_in, latent_dims, sizes, net)
         decoder_in = sum(latent_dims) if decoder_reads == "all" else latent_dims[0]
         self.decoder = mlp([decoder_in, *_sizes(decoder_hidden), decoder_width(likelihood, d_in)], **net)
         self.samplers = [GaussianSampler() for _ in range(L)]
-        if inference == "top-down":
-            nets = ([(f"up{i + 1}", n) for i, n in enumerate(self.up)] + [("top", self.top)]
-                    + [(f"{part}{i + 1}", n) for i in range(L - 1)
-                       for part, n in (("prior", self.prior[i]), ("posterior", self.posterior[i]))])
-        else:
-            nets = ([(f"encoder{i + 1}", n) for i, n in enumerate(self.encoders)]
-                    + [(f"prior{i + 1}", n) for i, n in enumerate(self.prior)])
-        nets.append(("decoder", self.decoder))
+        nets = nets + [("decoder", self.decoder)]
         self.params = {f"{name}.{k}": v for name, n in nets for k, v in n.params.items()}
         self.grads = {f"{name}.{k}": v for name, n in nets for k, v in n.grads.items()}
         self.kl_per_level = None
@@ -311,90 +183,18 @@ class HierarchicalVAE:
         decoder_in = sum(lat) if config.get("decoder_reads", "all") == "all" else lat[0]
         decoder_hidden = _sizes(config.get("decoder_hidden") or config["hidden"][0])
 
-        def dense(*sizes):
-            return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+        shared = (sum(dense_count(lat[i + 1], *hid[i + 1], 2 * lat[i]) for i in range(L - 1))   # prior
+                  + dense_count(decoder_in, *decoder_hidden, out))                             # decoder
+        return shared + INFERENCE[config.get("inference", "top-down")].parameter_count(d, lat, hid)
 
-        shared = (sum(dense(lat[i + 1], *hid[i + 1], 2 * lat[i]) for i in range(L - 1))     # prior
-                  + dense(decoder_in, *decoder_hidden, out))                                 # decoder
-        if config.get("inference", "top-down") == "bottom-up":
-            inputs = [d] + lat[:-1]
-            return shared + sum(dense(inputs[i], *hid[i], 2 * lat[i]) for i in range(L))   # encoder
-        widths = [d] + [h[-1] for h in hid]
-        return (shared + sum(dense(widths[i], *hid[i]) for i in range(L - 1))              # up
-                + dense(widths[L - 1], *hid[L - 1], 2 * lat[L - 1])                         # top
-                + sum(dense(widths[i + 1] + lat[i + 1], *hid[i], 2 * lat[i])                # posterior
-                      for i in range(L - 1)))
-
-    # -- the two passes -----------------------------------------------------------------------
+    # -- the two passes: the inference module's ---------------------------------------------
     def _features(self, x):
-        """The deterministic part of q, once per example: top-down inference's bottom-up features
-        [x, d_1, ..., d_{L-1}] (_bottom_up), or bottom-up inference's [x, q(z_1|x)'s parameters
-        (N, 2 L_1)] (encoder_1 reads x alone)."""
-        if self.inference == "top-down":
-            return self._bottom_up(x)
-        return [x, self.encoders[0].forward(x)]                      # (N, D), (N, 2 L_1)
+        """The deterministic part of q, once per example (the inference module's features)."""
+        return self._inference.features(self, x)
 
     def _levels(self, d, rng=None, eps=None):
         """The stochastic pass on the rows of d (from _features, possibly tiled): [Level] bottom first."""
-        if self.inference == "top-down":
-            return self._top_down(d, rng=rng, eps=eps)
-        return self._upward(d, rng=rng, eps=eps)
-
-    def _upward(self, d, rng=None, eps=None):
-        r"""Bottom-up inference: the posterior level by level from the bottom, each level reading
-        the sample of the level below; then every prior at the drawn level above.
-
-            (mu_q, lv_q) = encoder_l(z_{l-1}),   z_l = mu_q + exp(lv_q / 2) eps_l      (z_0 = x)
-            (mu_p, lv_p) = prior_l(z_{l+1})  for l < L;   p(z_L) = N(0, I)
-
-        d : [x, q(z_1|x)'s parameters] from _features.  eps : None or a list, bottom first, of
-        (N, L_l) arrays (None draws every level's noise from rng, bottom first). Returns [Level].
-        """
-        L = self.n_levels
-        eps = [None] * L if eps is None else eps
-        q, z = [None] * L, [None] * L
-        for i in range(L):
-            h = d[1] if i == 0 else self.encoders[i].forward(z[i - 1])      # (N, 2 L_l)
-            q[i] = _split(h)                                                 # q(z_l | z_{l-1})
-            z[i] = self.samplers[i].forward(*q[i], rng=rng, eps=eps[i])      # (N, L_l)
-        levels = []
-        for i in range(L):
-            if i == L - 1:
-                mu_p = log_var_p = np.zeros_like(z[i])                       # p(z_L) = N(0, I)
-            else:
-                mu_p, log_var_p = _split(self.prior[i].forward(z[i + 1]))    # p(z_l | z_{l+1})
-            levels.append(Level(*q[i], mu_p, log_var_p, z[i]))
-        return levels
-
-    def _bottom_up(self, x):
-        """x (N, D) -> [d_0 = x, d_1 (N, h_1), ..., d_{L-1} (N, h_{L-1})]."""
-        d = [x]
-        for net in self.up:
-            d.append(net.forward(d[-1]))
-        return d
-
-    def _top_down(self, d, rng=None, eps=None):
-        """The posterior, level by level from the top, each level drawn before the one below.
-
-        d : the bottom-up features from _bottom_up.  eps : None or a list, bottom first, of
-        (N, L_l) arrays (None draws every level's noise from rng). Returns [Level] bottom first.
-        """
-        L = self.n_levels
-        eps = [None] * L if eps is None else eps
-        levels = [None] * L
-        mu, log_var = _split(self.top.forward(d[L - 1]))                # q(z_L|x): (N, L_L) each
-        zeros = np.zeros_like(mu)                                        # p(z_L) = N(0, I)
-        z = self.samplers[L - 1].forward(mu, log_var, rng=rng, eps=eps[L - 1])
-        levels[L - 1] = Level(mu, log_var, zeros, zeros, z)
-        for i in range(L - 2, -1, -1):
-            z_above = levels[i + 1].z                                           # (N, L_{l+1})
-            mu_p, log_var_p = _split(self.prior[i].forward(z_above))           # p(z_l|z_{l+1})
-            r = self.posterior[i].forward(np.concatenate([d[i + 1], z_above], axis=1))
-            delta_mu, delta_log_var = _split(r)                                 # the residual
-            mu_q, log_var_q = mu_p + delta_mu, log_var_p + delta_log_var       # q(z_l|z_{l+1},x)
-            z = self.samplers[i].forward(mu_q, log_var_q, rng=rng, eps=eps[i])
-            levels[i] = Level(mu_q, log_var_q, mu_p, log_var_p, z)
-        return levels
+        return self._inference.levels(self, d, rng=rng, eps=eps)
 
     def _check_eps(self, eps):
         if eps is None:
@@ -416,7 +216,7 @@ class HierarchicalVAE:
 
         Top-down inference: every KL_l exact at the drawn z_{l+1}. Bottom-up: KL_L exact, and for
         l < L KL_l = E_q[log q(z_l|z_{l-1})] - log p(z_l | z_{l+1}) at the drawn z_l, z_{l+1}
-        (kl_entropy_and_sampled_prior; the module docstring says why).
+        (hierarchical_bottom_up.kl_entropy_and_sampled_prior; its module docstring says why).
         """
         x = check_batch(x, self.d_in, dtype=self.dtype)
         check_targets(x, self.likelihood)
@@ -428,17 +228,10 @@ class HierarchicalVAE:
         top = levels[-1]
         kl_top, dmu, dlog_var = kl_standard_normal(top.mu_q, top.log_var_q)     # KL_L
         kls, dlevels = [], []
-        for lev in levels[:-1]:
-            if self.inference == "top-down":         # KL_l at the sampled z_{l+1}, l < L, exact
-                kl, dmu_q, dlog_var_q, dmu_p, dlog_var_p = kl_diag_gaussians(lev.mu_q, lev.log_var_q,
-                                                                              lev.mu_p, lev.log_var_p)
-                dz = 0.0                             # the KL does not read z_l
-            else:                                    # -H[q] exact, -log p(z_l|z_{l+1}) sampled
-                kl, dlog_var_q, dmu_p, dlog_var_p, dz = kl_entropy_and_sampled_prior(
-                    lev.z, lev.log_var_q, lev.mu_p, lev.log_var_p)
-                dmu_q, dz = 0.0, beta * dz
+        for lev in levels[:-1]:                      # KL_l, l < L, and its direct partials
+            kl, dlevel = self._inference.level_kl(lev, beta)
             kls.append(kl)
-            dlevels.append(Level(beta * dmu_q, beta * dlog_var_q, beta * dmu_p, beta * dlog_var_p, dz))
+            dlevels.append(dlevel)
         dlevels.append(Level(beta * dmu, beta * dlog_var, None, None, 0.0))  # p(z_L) has no parameters
         self.kl_per_level = kls + [kl_top]
         self._dlevels = dlevels                      # the KL terms' gradients, z_l held fixed
@@ -454,7 +247,7 @@ class HierarchicalVAE:
         closed form):
             direct dmu_q = beta dKL_l/dmu_q,  ...,  direct dz_l = 0
         With bottom-up inference the terms of the levels below the top read z_l too
-        (kl_entropy_and_sampled_prior's dz). _backward_levels and _backward_features carry
+        (hierarchical_bottom_up.level_kl's dz). _backward_levels and _backward_features carry
         these, and the decoder's gradient, through the rest of the model.
         Returns dx (N, D) if need_dx (through the encoder, plus the target term), else None.
         """
@@ -465,105 +258,14 @@ class HierarchicalVAE:
         return dx + nll_target_gradient(self._out, self._x, self.likelihood, self.sigma)
 
     def _backward_levels(self, dout, dlevels, need_dx):
-        """The chain rule through the decoder and the stochastic pass (_backward_top_down or
-        _backward_upward); returns dd, the gradients of the features _features made."""
-        if self.inference == "top-down":
-            return self._backward_top_down(dout, dlevels, need_dx)
-        return self._backward_upward(dout, dlevels)
+        """The chain rule through the decoder and the stochastic pass (the inference module's
+        backward_levels); returns dd, the gradients of the features _features made."""
+        return self._inference.backward_levels(self, dout, dlevels, need_dx)
 
     def _backward_features(self, dd, need_dx):
         """The chain rule through _features: dd (one row per example) -> dLoss/dx (N, D) if
-        need_dx, else None; fills the grads of up_l (top-down) or encoder_1 (bottom-up)."""
-        if self.inference == "top-down":
-            return self._backward_bottom_up(dd, need_dx)
-        return self.encoders[0].backward(dd[1], need_dx=need_dx)       # (mu_q, lv_q) = encoder_1(x)
-
-    def _backward_upward(self, dout, dlevels):
-        r"""Bottom-up inference's chain rule through the decoder, the priors and encoder_2..L;
-        fills their grads. dout and dlevels as for _backward_top_down (every level's direct
-        dmu_p and dlog_var_p are read but the top's). Returns dd = [None, dLoss/d(q(z_1|x)'s
-        parameters) (R, 2 L_1)].
-
-        The forward order was: encoder_1 .. encoder_L (each level's z drawn from the one
-        below), then prior_l(z_{l+1}), then the decoder. Backwards:
-            1. the decoder:          dz_l  = its input gradient (z_1 alone if decoder_reads="z1")
-                                             + the direct term of level l
-            2. each prior_l:         dz_{l+1} += prior_l's input gradient, fed [dmu_p, dlv_p]
-                                     (the direct terms: nothing else reads mu_p, lv_p)
-            3. from the top level down, dz_l now complete:
-               z_l = mu_q + sigma_q eps    dmu_q = dz_l + direct,  dlv_q = dz_l eps sigma_q / 2 + direct
-               (mu_q, lv_q) = encoder_l(z_{l-1})   dz_{l-1} += encoder_l's input gradient  (l > 1)
-        """
-        L = self.n_levels
-        dz = [g + lev.z for g, lev in zip(self._split_levels(self.decoder.backward(dout)), dlevels)]
-        for i in range(L - 1):                                     # prior_l reads z_{l+1}
-            g = dlevels[i]
-            dz[i + 1] = dz[i + 1] + self.prior[i].backward(np.concatenate([g.mu_p, g.log_var_p], axis=1))
-        for i in range(L - 1, -1, -1):                             # levels L .. 1, downwards
-            g = dlevels[i]
-            dmu_q, dlog_var_q = self.samplers[i].backward(dz[i])   # through z_l = mu_q + sigma eps
-            dh = np.concatenate([dmu_q + g.mu_q, dlog_var_q + g.log_var_q], axis=1)   # (R, 2 L_l)
-            if i == 0:
-                return [None, dh]                                  # to encoder_1, once per example
-            dz[i - 1] = dz[i - 1] + self.encoders[i].backward(dh)  # encoder_l reads z_{l-1}
-
-    def _backward_top_down(self, dout, dlevels, need_dx):
-        r"""The chain rule through the decoder and the top-down pass; fills the grads of the
-        decoder, prior_l, posterior_l and top. Shared by the ELBO and the importance-weighted
-        bound (iwae.ImportanceWeighted), which differ only in what they feed it.
-
-        dout : dLoss/d(the decoder's output) (R, width), R rows of the last top-down pass
-        dlevels : a list, bottom first, of Level tuples holding the *direct* partial derivatives
-                  of the loss with respect to each level's (mu_q, log_var_q, mu_p, log_var_p, z),
-                  the other four held fixed, each (R, L_l), or 0.0 where the loss has no such
-                  term (the top's mu_p and log_var_p are not read: N(0, I) has no parameters)
-        Returns dd : a list of L entries, dd[i] = dLoss/dd_i (R, h_i) for the features d_i the
-                 top-down pass read (dd[0], for x, is None unless L = 1 and need_dx).
-
-        The levels' paths, run from level 1 up to level L:
-            z_l = mu_q + sigma_q eps             dmu_q  = dz_l,  dlv_q = dz_l eps sigma_q / 2
-                                                 (sampler), plus the direct terms
-            mu_q = mu_p + delta_mu               so  dLoss/d(delta_mu) = dLoss/dmu_q,
-                                                     dLoss/dmu_p = dLoss/dmu_q + direct dmu_p
-        (and the same for the log-variances). dLoss/dz_l, fed to the sampler's backward, sums the
-        direct term, the decoder's (if it reads z_l), and, for l > 1, prior_{l-1}'s and
-        posterior_{l-1}'s inputs at the level below.
-        """
-        L = self.n_levels
-        dd = [None] * L                                        # dLoss/dd_i via posterior_i and top
-        dz_decoder = self._split_levels(self.decoder.backward(dout))   # via the decoder
-        dz = dz_decoder[0]                                     # dLoss/dz_1 via the decoder  (R, L_1)
-        for i in range(L - 1):                                 # levels 1 .. L-1, upwards
-            g = dlevels[i]
-            dmu_q, dlog_var_q = self.samplers[i].backward(dz + g.z)   # through z_l = mu_q + sigma eps
-            dmu_q = dmu_q + g.mu_q
-            dlog_var_q = dlog_var_q + g.log_var_q
-            dmu_p, dlog_var_p = dmu_q + g.mu_p, dlog_var_q + g.log_var_p
-            dr = self.posterior[i].backward(np.concatenate([dmu_q, dlog_var_q], axis=1))
-            h = self._sizes[i][-1]                             # the width of d_l
-            dd[i + 1] = dr[:, :h]                               # (R, h_l)  to the bottom-up d_l
-            dz = (dr[:, h:] + self.prior[i].backward(np.concatenate([dmu_p, dlog_var_p], axis=1))
-                  + dz_decoder[i + 1])                           # dLoss/dz_{l+1} but its direct term
-        g = dlevels[L - 1]                                      # the top level, prior N(0, I)
-        dmu, dlog_var = self.samplers[L - 1].backward(dz + g.z)
-        dh = np.concatenate([dmu + g.mu_q, dlog_var + g.log_var_q], axis=1)
-        dtop = self.top.backward(dh, need_dx=need_dx or L > 1)  # dLoss/dd_{L-1} via top
-        dd[L - 1] = dtop if dd[L - 1] is None else dtop + dd[L - 1]
-        return dd
-
-    def _backward_bottom_up(self, dd, need_dx):
-        r"""The chain rule through the bottom-up pass, d_L-1 down to x; fills the grads of up_l.
-
-        dd : from _backward_top_down, one row per example (N, h_i)
-        Returns dLoss/dx (N, D) through the bottom-up pass if need_dx (else None); the
-        decoder's target term is the caller's.
-        """
-        g = dd[self.n_levels - 1]                              # dLoss/dd_{L-1}
-        for i in range(self.n_levels - 2, -1, -1):              # up_i: d_i -> d_{i+1}
-            g = self.up[i].backward(g, need_dx=need_dx or i > 0)   # dLoss/dd_i via up_i
-            if i > 0:
-                g = g + dd[i]                                   # and via posterior_i
-        return g
+        need_dx, else None (the inference module's backward_features)."""
+        return self._inference.backward_features(self, dd, need_dx)
 
     # -- the importance-weighted bound (iwae.ImportanceWeighted calls these) ------------------
     def log_weights(self, x, k, rng=None, eps=None):
@@ -573,16 +275,18 @@ class HierarchicalVAE:
 
         (the caller, iwae.ImportanceWeighted, adds them up with its beta). The bottom-up
         features of x (bottom-up inference: q(z_1|x)'s parameters) are computed once per example
-        and tiled to k N rows, row (s, n) = s N + n, as in log_likelihood; the stochastic pass
-        and the decoder then run once on all k N rows.
+        and tiled to k N rows, row (s, n) = s N + n; the stochastic pass and the decoder then
+        run once on all k N rows. (evaluate.log_likelihood and iwae.ImportanceWeighted call this.)
 
-        x : ndarray of shape (N, D), already checked (check_batch, check_targets)
+        x : ndarray of shape (N, D)
         eps : None (drawn from rng in the sampling order, as loss does) or a list, bottom first,
               of (k, N, L_l) arrays
         Returns (log_px_z, log_ratio), each of shape (k, N): log p(x|z) and
         sum_l [ log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) ] (the top level's prior is N(0, I)).
         Remembers what backward_log_weights needs.
         """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        check_targets(x, self.likelihood)
         n, rows = len(x), k * len(x)
         widths = (decoder_width(self.likelihood, self.d_in) + self.d_in     # per row: the decoder,
                   + 2 * sum(_sizes(self.config["decoder_hidden"]))          # its hidden layers,
@@ -598,24 +302,14 @@ class HierarchicalVAE:
                    for e, size in zip(eps, self.latent_dims)]                     # (k N, L_l) each
         d = self._features(x)                                                       # once per example
         ds = [np.tile(di, (k, 1)) for di in d]                                      # (k N, .) rows
-        levels, out, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng, eps=eps)
-        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
-        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
-
-    def _log_weight_rows(self, ds, rng=None, eps=None):
-        r"""One top-down pass and the decoder on R rows of bottom-up features ds (tiled, one row
-        per (sample, example)); the parts of log w per row. Shared by log_weights and log_likelihood.
-
-        Returns (levels, out, log_px_z, log_ratio): the Levels, the decoder's output (R, width),
-        log p(x|z) (R,) and sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ] (R,).
-        """
         levels = self._levels(ds, rng=rng, eps=eps)
-        out = self.decode([lev.z for lev in levels])                                # (R, width)
-        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (R,)
+        out = self.decode([lev.z for lev in levels])                                # (k N, width)
+        log_px_z = -nll_per_example(out, ds[0], self.likelihood, self.sigma)        # log p(x|z)  (k N,)
         log_ratio = sum(log_normal(lev.z, lev.mu_p, lev.log_var_p)                  # log p(z_l | z_{l+1})
                         - log_normal(lev.z, lev.mu_q, lev.log_var_q)                # - log q(z_l | z_{l+1}, x)
-                        for lev in levels)                                          # (R,)
-        return levels, out, log_px_z, log_ratio
+                        for lev in levels)                                          # (k N,)
+        self._iw = {"levels": levels, "out": out, "x_rows": ds[0]}
+        return log_px_z.reshape(k, n), log_ratio.reshape(k, n)
 
     def backward_log_weights(self, c, beta, need_dx=False):
         r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for the
@@ -639,15 +333,15 @@ class HierarchicalVAE:
                dlv_p = -c beta ( (z_l - mu_p) r_p - 1 ) / 2
                dz_l  =  c beta ( r_p - r_q )            d log q / dz - d log p / dz
            At the top p(z_L) = N(0, I) has no parameters, and its r_p is z_L.
-        3. _backward_top_down carries these through z_l = mu_q + sigma_q eps, the residual
+        3. hierarchical_top_down.backward_levels carries these through z_l = mu_q + sigma_q eps, the residual
            mu_q = mu_p + delta_mu, prior_l, posterior_l, top and the decoder, on the k N rows
-           (bottom-up inference: _backward_upward, through prior_l, encoder_l and the decoder;
+           (bottom-up inference: hierarchical_bottom_up.backward_levels, through prior_l, encoder_l and the decoder;
            there q is q(z_l | z_{l-1}) and the same five direct terms hold).
            (At fixed eps, log q = -1/2 sum_j (eps_j^2 + lv_q,j + log 2 pi): its path through z_l
            and its direct terms cancel in mu_q. The code keeps both paths, as derived; the
            tests check the sum against finite differences.)
         4. Every d_i was tiled to k rows, so dLoss/dd_i (N, .) sums its k rows (s, n) over s;
-           _backward_bottom_up (or encoder_1's backward) takes that down to x. Also x_n is the decoder's target in k
+           the inference module's backward_features takes that down to x. Also x_n is the decoder's target in k
            rows: its direct term sums those rows too.
         For k = 1, c = 1/N, and this is the gradient of the one-sample ELBO with a Monte Carlo
         KL at every level; with one level, the VAE's (iwae.py, step 3).
@@ -731,7 +425,7 @@ class HierarchicalVAE:
             if i == L - 1:
                 mu, sigma = np.zeros((n, self.latent_dims[i]), self.dtype), 1.0   # p(z_L) = N(0, I)
             else:
-                mu, log_var = _split(self.prior[i].forward(z[i + 1]))          # p(z_l | z_{l+1})
+                mu, log_var = split(self.prior[i].forward(z[i + 1]))          # p(z_l | z_{l+1})
                 sigma = sigma_from_log_var(log_var)
             z[i] = mu if mean else mu + sigma * rng.standard_normal(mu.shape, dtype=self.dtype)
         return z
@@ -752,36 +446,6 @@ class HierarchicalVAE:
         return [np.zeros((n, k), self.dtype) for k in self.latent_dims]
 
     # -- evaluation ---------------------------------------------------------------------------
-    def log_likelihood(self, x, k=1000, seed=0, max_rows=1024, progress=None):
-        r"""Importance-weighted estimate of log p(x) per example, shape (N,), in nats.
-
-        z ~ q(z|x) top down; log w sums the densities of every level:
-            log w = log p(x|z) + sum_l [ log p(z_l | z_{l+1}) - log q(z_l | z_{l+1}, x) ]
-            log p(x) ~= logsumexp_s(log w_s) - log k
-        At most max_rows (example, sample) rows are alive at once, as evaluate.log_likelihood;
-        progress(done, total), if given, is called with the examples done so far.
-        """
-        if k < 1:
-            raise InputError(f"k (the number of importance samples) must be at least 1; got {k}")
-        rng = np.random.default_rng(seed)
-        x = check_batch(x, self.d_in, dtype=self.dtype)
-        examples = max(1, min(len(x), max_rows // k))
-        samples = max(1, min(k, max_rows // examples))
-        result = np.empty(len(x))
-        for start in range(0, len(x), examples):
-            d = self._features(x[start:start + examples])                    # once per example
-            b = len(d[0])
-            log_w = np.empty((k, b))
-            for s0 in range(0, k, samples):
-                s = min(samples, k - s0)
-                ds = [np.tile(di, (s, 1)) for di in d]                        # (s B, .) rows
-                _, _, log_px_z, log_ratio = self._log_weight_rows(ds, rng=rng)
-                log_w[s0:s0 + s] = (log_px_z + log_ratio).reshape(s, b)
-            result[start:start + b] = logsumexp(log_w, axis=0) - np.log(k)
-            if progress is not None:
-                progress(start + b, len(x))
-        return result
-
     def elbo_parts(self, x, seed=0, batch_size=1000):
         """-ELBO of x (N, D) in nats per example with its parts, one draw per level and example.
 

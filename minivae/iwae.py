@@ -12,7 +12,14 @@ explain x well on average over k posterior guesses, weighted by how good each gu
 
 ``ImportanceWeighted(model, k)`` wraps a VAE or a HierarchicalVAE and offers the model's
 training interface: ``loss(x, rng=None, eps=None, beta=1.0)`` and ``backward(need_dx=False)``,
-which fills ``model.grads``. The derivation below is the VAE's; step 1 holds for any model.
+which fills ``model.grads``. It needs two things of the model, the one log-weight interface
+every latent-variable model offers:
+
+    model.log_weights(x, k, rng=None, eps=None)   -> log p(x|z_s), log p(z_s) - log q(z_s|x)   (k, N) each
+    model.backward_log_weights(c, beta, need_dx)  -> the gradient of sum_{s,n} c_sn (-log w_sn)
+
+(evaluate.log_likelihood uses the same log_weights). Step 1 below is this module's and holds
+for any model; steps 2 and 3 are the VAE's, computed by VAE.backward_log_weights (vae.py).
 For a HierarchicalVAE, z = (z_1, ..., z_L), p(z) and q(z|x) are products over the levels,
 and log w sums every level's log p(z_l|z_{l+1}) - log q(z_l|z_{l+1}, x) (hierarchical.py,
 HierarchicalVAE.log_weights and backward_log_weights, derives steps 2 and 3 level by level).
@@ -61,11 +68,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import logsumexp
 
-from .checks import check_batch, check_beta, check_fits
+from .checks import check_batch, check_beta
 from .errors import InputError
-from .likelihoods import check_targets, decoder_width, nll, nll_per_example, nll_target_gradient
-from .losses import LOG_2PI
-from .sampler import sigma_from_log_var
+from .likelihoods import check_targets
 
 
 def effective_sample_size(log_w):
@@ -100,8 +105,7 @@ class IWAEParts(NamedTuple):
 class ImportanceWeighted:
     r"""The negative importance-weighted bound -L_k of a VAE or a HierarchicalVAE, and its gradient.
 
-    model : a VAE (its encoder, sampler, decoder, likelihood, sigma and latent_dim are used)
-            or a HierarchicalVAE (its log_weights and backward_log_weights)
+    model : a VAE or a HierarchicalVAE (any model with log_weights and backward_log_weights)
     k : number of importance samples per example, k >= 1 (k = 1 is the ELBO with a
         Monte Carlo KL; for a HierarchicalVAE, a Monte Carlo KL at every level)
 
@@ -110,9 +114,10 @@ class ImportanceWeighted:
     """
 
     def __init__(self, model, k):
-        if getattr(model, "kind", None) not in ("vae", "hvae"):
-            raise InputError("the importance-weighted objective needs a VAE or a HierarchicalVAE (an "
-                             f"autoencoder defines no q(z|x) or p(z)); got {type(model).__name__}")
+        if not hasattr(model, "log_weights"):
+            raise InputError("the importance-weighted objective needs a VAE or a HierarchicalVAE (a model "
+                             "with log_weights; an autoencoder defines no q(z|x) or p(z)); got "
+                             f"{type(model).__name__}")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise InputError(f"k (importance samples per example) must be an integer >= 1; got {k!r}")
         self.model, self.k = model, int(k)
@@ -137,10 +142,7 @@ class ImportanceWeighted:
         if eps is None and rng is None:
             raise InputError("ImportanceWeighted.loss needs rng (a numpy Generator) or eps")
         n = len(x)
-        if m.kind == "hvae":            # every level's log-density ratio: hierarchical.py
-            log_px_z, log_ratio = m.log_weights(x, k, rng=rng, eps=eps)
-        else:
-            log_px_z, log_ratio = self._vae_log_weights(x, rng, eps)
+        log_px_z, log_ratio = m.log_weights(x, k, rng=rng, eps=eps)       # each (k, N)
         log_w = log_px_z + beta * log_ratio                                # (k, N)
         lse = logsumexp(log_w, axis=0)                                     # (N,)
         bound = lse - np.log(k)                                            # L_k per example
@@ -150,32 +152,6 @@ class ImportanceWeighted:
         return IWAEParts(float(-np.mean(bound)), float(-np.mean(log_px_z)),
                          float(np.mean(-log_ratio)))
 
-    def _vae_log_weights(self, x, rng, eps):
-        r"""A VAE's log p(x|z_s) and log p(z_s) - log q(z_s|x), each (k, N), for x (N, D)."""
-        m, k, n = self.model, self.k, len(x)
-        L = m.latent_dim
-        rows = k * n                    # eps, z, the decoder's output and its targets, per row
-        check_fits(rows * (decoder_width(m.likelihood, m.d_in) + m.d_in + 4 * L) * m.dtype.itemsize,
-                   f"the importance-weighted bound at k = {k} samples for {n} examples")
-        if eps is None:
-            eps = rng.standard_normal((k, n, L), dtype=m.dtype)
-        elif np.shape(eps) != (k, n, L):
-            raise InputError(f"eps must have shape (k, N, L) = {(k, n, L)}; got {np.shape(eps)}")
-        else:                           # as VAE.loss: cast to the model's dtype, finite only
-            eps = check_batch(np.reshape(eps, (k * n, L)), L, name="eps", dtype=m.dtype).reshape(k, n, L)
-        h = m.encoder.forward(x)                                           # (N, 2L)
-        mu, log_var = h[:, :L], h[:, L:]                                   # (N, L) each
-        z = m.sampler.forward(np.broadcast_to(mu, eps.shape),              # z_s = mu + sigma eps_s
-                              np.broadcast_to(log_var, eps.shape), eps=eps)  # (k, N, L)
-        out = m.decoder.forward(z.reshape(k * n, L))                       # one pass: (kN, width)
-        x_rows = np.broadcast_to(x, (k, n, x.shape[1])).reshape(k * n, -1)  # row (s, n) -> x_n
-        log_px_z = -nll_per_example(out, x_rows, m.likelihood, m.sigma).reshape(k, n)
-        log_pz = -0.5 * np.sum(z * z + LOG_2PI, axis=-1)                   # log N(z; 0, I)  (k, N)
-        log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)     # log N(z; mu, sigma^2)
-        self._log_var, self._eps, self._z = log_var, eps, z
-        self._out, self._x_rows = out, x_rows
-        return log_px_z, log_pz - log_qz
-
     def backward(self, need_dx=False):
         r"""Fill model.grads with d(-L_k)/d(params) for the last call to loss (derivation above).
 
@@ -184,24 +160,4 @@ class ImportanceWeighted:
         """
         if self._c is None:
             raise InputError("backward() needs a loss to differentiate: call loss(x, rng=...) first.")
-        if self.model.kind == "hvae":   # the same c, every level's terms: hierarchical.py
-            return self.model.backward_log_weights(self._c, self._beta, need_dx=need_dx)
-        m, k, c, beta = self.model, self.k, self._c, self._beta
-        n, L = c.shape[1], m.latent_dim
-        eps, z = self._eps, self._z
-        sigma = sigma_from_log_var(self._log_var)                          # (N, L)
-        # -log p(x|z) per row: nll() gives the gradient of the mean over the kN rows, i.e.
-        # each row's own gradient / (kN); row (s, n) weighs c_sn, so rescale by kN c_sn.
-        _, dout = nll(self._out, self._x_rows, m.likelihood, m.sigma)      # (kN, width)
-        row_weight = (k * n * c).reshape(k * n, 1)
-        dz = m.decoder.backward(dout * row_weight).reshape(k, n, L)        # c d(-log p(x|z))/dz
-        dz += c[..., None] * beta * z                                      # -log p(z):  c beta z
-        dz -= c[..., None] * beta * eps / sigma                            # +log q, path via z
-        dmu, dlog_var = m.sampler.backward(dz)                             # (k, N, L) each
-        dmu = dmu.sum(axis=0) + np.sum(c[..., None] * beta * eps, axis=0) / sigma   # log q direct
-        dlog_var = dlog_var.sum(axis=0) + np.sum(c[..., None] * beta * (eps * eps - 1) / 2, axis=0)
-        dx = m.encoder.backward(np.concatenate([dmu, dlog_var], axis=1), need_dx=need_dx)
-        if need_dx:
-            dtarget = nll_target_gradient(self._out, self._x_rows, m.likelihood, m.sigma)
-            dx += np.sum((dtarget * row_weight).reshape(k, n, -1), axis=0)  # x_n is in k rows
-        return dx
+        return self.model.backward_log_weights(self._c, self._beta, need_dx=need_dx)

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from scipy.stats import norm
 
-from .atomic import atomic_file
+from .app.atomic import atomic_file
 from .errors import InputError
 
 DPI = 110

@@ -14,11 +14,14 @@ import numpy as np
 
 from .datasets import binarize
 from .checks import check_batch
-from .progress import seconds_text
+from .app.progress import seconds_text
 from .errors import InputError, TrainingDiverged
 from .evaluate import negative_elbo
 from .iwae import ImportanceWeighted
 from .fast_optim import FastAdam
+
+
+OBJECTIVES = ("elbo", "iwae")            # model.loss, or iwae.ImportanceWeighted's bound L_k
 
 
 def kl_weight(step, steps_per_epoch, beta=1.0, warmup_epochs=0.0):
@@ -153,8 +156,8 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
     x_train = check_batch(x_train, model.d_in)
     x_test = None if x_test is None else check_batch(x_test, model.d_in, name="x_test")
     rng = np.random.default_rng(seed) if rng is None else rng
-    if objective not in ("elbo", "iwae"):
-        raise InputError(f"objective must be 'elbo' or 'iwae'; got {objective!r}")
+    if objective not in OBJECTIVES:
+        raise InputError(f"objective must be one of {OBJECTIVES}; got {objective!r}")
     loss_of = model if objective == "elbo" else ImportanceWeighted(model, k)   # loss, backward
     optimizer = FastAdam(model.params, lr=lr) if optimizer is None else optimizer
     n = len(x_train)

@@ -8,7 +8,9 @@ r"""The variational autoencoder (Kingma & Welling 2014): encoder, sampler, decod
              ~=  -log p(x|z)  at one sample z,  + beta KL in closed form
 
 ``loss`` computes it (and remembers what backward needs); ``backward`` fills every
-gradient in ``grads`` with one call.
+gradient in ``grads`` with one call. ``log_weights`` and ``backward_log_weights`` are the
+same for k samples per example, log w = log p(x, z) - log q(z|x): the importance-weighted
+bound (iwae.py derives its gradient) and the log-likelihood estimate (evaluate.py) use them.
 """
 import numpy as np
 
@@ -18,10 +20,10 @@ from .errors import InputError
 from .gaussian_head import GaussianHead
 from .layers import Sequential
 from .likelihoods import (VAE_LIKELIHOODS, check_likelihood, check_targets, decoder_width,
-                          mean_image, nll, nll_target_gradient)
-from .losses import LossParts, kl_standard_normal
+                          mean_image, nll, nll_per_example, nll_target_gradient)
+from .losses import LOG_2PI, LossParts, kl_standard_normal
 from .networks import build_networks, joint_params, network_config
-from .sampler import GaussianSampler
+from .sampler import GaussianSampler, sigma_from_log_var
 
 
 class VAE:
@@ -125,6 +127,73 @@ class VAE:
         dx = self.encoder.backward(dh, need_dx=need_dx)
         if need_dx:
             dx += nll_target_gradient(c["out"], c["x"], self.likelihood, self.sigma)
+        return dx
+
+    # -- importance weights: the IWAE bound and the log-likelihood estimate ---------------------
+    def log_weights(self, x, k, rng=None, eps=None):
+        r"""The parts of log w for k samples per example z_s = mu + sigma eps_s ~ q(z|x):
+
+            log w_sn = log p(x_n | z_sn) + [ log p(z_sn) - log q(z_sn | x_n) ]
+
+        x : ndarray of shape (N, D)
+        eps : None (drawn from rng, shape (k, N, L)) or an array of shape (k, N, L)
+        Returns (log_px_z, log_ratio), each of shape (k, N); the caller weighs the second by
+        beta (iwae.ImportanceWeighted) or adds them (evaluate.log_likelihood). Remembers what
+        backward_log_weights needs. The decoder runs once on all k N rows, row (s, n) = s N + n.
+        """
+        x = check_batch(x, self.d_in, dtype=self.dtype)
+        check_targets(x, self.likelihood)
+        n, L = len(x), self.latent_dim
+        rows = k * n                    # eps, z, the decoder's output and its targets, per row
+        check_fits(rows * (decoder_width(self.likelihood, self.d_in) + self.d_in + 4 * L) * self.dtype.itemsize,
+                   f"the importance-weighted bound at k = {k} samples for {n} examples")
+        if eps is None:
+            if rng is None:
+                raise InputError("log_weights needs rng (a numpy Generator) or eps")
+            eps = rng.standard_normal((k, n, L), dtype=self.dtype)
+        elif np.shape(eps) != (k, n, L):
+            raise InputError(f"eps must have shape (k, N, L) = {(k, n, L)}; got {np.shape(eps)}")
+        else:                           # as loss: cast to the model's dtype, finite only
+            eps = check_batch(np.reshape(eps, (rows, L)), L, name="eps", dtype=self.dtype).reshape(k, n, L)
+        mu, log_var = self._encode(x)                                       # (N, L) each
+        z = self.sampler.forward(np.broadcast_to(mu, eps.shape),            # z_s = mu + sigma eps_s
+                                 np.broadcast_to(log_var, eps.shape), eps=eps)   # (k, N, L)
+        out = self.decoder.forward(z.reshape(rows, L))                      # one pass: (kN, width)
+        x_rows = np.broadcast_to(x, (k, n, x.shape[1])).reshape(rows, -1)   # row (s, n) -> x_n
+        log_px_z = -nll_per_example(out, x_rows, self.likelihood, self.sigma).reshape(k, n)
+        log_pz = -0.5 * np.sum(z * z + LOG_2PI, axis=-1)                    # log N(z; 0, I)  (k, N)
+        log_qz = -0.5 * np.sum(eps * eps + log_var + LOG_2PI, axis=-1)      # log N(z; mu, sigma^2)
+        self._iw = dict(log_var=log_var, eps=eps, z=z, out=out, x_rows=x_rows)
+        return log_px_z, log_pz - log_qz
+
+    def backward_log_weights(self, c, beta, need_dx=False):
+        r"""Fill self.grads with the gradient of  sum_{s,n} c_sn (-log w_sn),  c held fixed, for
+        the last call to log_weights, with log w = log p(x|z) + beta [ log p(z) - log q(z|x) ].
+
+        c : ndarray of shape (k, N) (for the bound -L_k: the normalized weights over N; iwae.py
+            derives why, and steps 2 and 3 of this gradient)
+        Returns dx (N, D), the gradient with respect to x, if need_dx: through the encoder,
+        plus the direct term from x being the decoder's target in all k rows.
+        """
+        if getattr(self, "_iw", None) is None:
+            raise InputError("backward_log_weights() needs log weights: call log_weights(x, k, rng=...) first.")
+        iw, (k, n), L = self._iw, c.shape, self.latent_dim
+        eps, z = iw["eps"], iw["z"]
+        sigma = sigma_from_log_var(iw["log_var"])                           # (N, L)
+        # -log p(x|z) per row: nll() gives the gradient of the mean over the kN rows, i.e.
+        # each row's own gradient / (kN); row (s, n) weighs c_sn, so rescale by kN c_sn.
+        _, dout = nll(iw["out"], iw["x_rows"], self.likelihood, self.sigma)  # (kN, width)
+        row_weight = (k * n * c).reshape(k * n, 1)
+        dz = self.decoder.backward(dout * row_weight).reshape(k, n, L)      # c d(-log p(x|z))/dz
+        dz += c[..., None] * beta * z                                       # -log p(z):  c beta z
+        dz -= c[..., None] * beta * eps / sigma                             # +log q, path via z
+        dmu, dlog_var = self.sampler.backward(dz)                           # (k, N, L) each
+        dmu = dmu.sum(axis=0) + np.sum(c[..., None] * beta * eps, axis=0) / sigma   # log q direct
+        dlog_var = dlog_var.sum(axis=0) + np.sum(c[..., None] * beta * (eps * eps - 1) / 2, axis=0)
+        dx = self.encoder.backward(np.concatenate([dmu, dlog_var], axis=1), need_dx=need_dx)
+        if need_dx:
+            dtarget = nll_target_gradient(iw["out"], iw["x_rows"], self.likelihood, self.sigma)
+            dx += np.sum((dtarget * row_weight).reshape(k, n, -1), axis=0)  # x_n is in k rows
         return dx
 
     # -- using a trained model ----------------------------------------------------------------

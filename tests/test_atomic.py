@@ -1,4 +1,4 @@
-"""Tests for minivae.atomic: whole files or none, the umask's permissions, SIGTERM clean-up."""
+"""Tests for minivae.app.atomic: whole files or none, the umask's permissions, SIGTERM clean-up."""
 import os
 import signal
 import stat
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from minivae.atomic import Terminated, atomic_file, sigterm_raises
+from minivae.app.atomic import Terminated, atomic_file, sigterm_raises
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,7 +96,7 @@ def test_sigterm_while_writing_removes_the_temporary_and_keeps_the_old_file(tmp_
     path.write_bytes(b"old")
     child = textwrap.dedent(f"""
         import sys, time
-        from minivae.atomic import atomic_file
+        from minivae.app.atomic import atomic_file
         with atomic_file({str(path)!r}) as f:
             f.write(b"half")
             print("writing", flush=True)

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from minivae import VAE, Autoencoder, checkpoint
-from minivae.checkpoint import CheckpointError
+from minivae import models
+from minivae import VAE, Autoencoder
+from minivae.app import checkpoint
+from minivae.app.checkpoint import CheckpointError
 
 
 @pytest.mark.parametrize("make", [
@@ -88,7 +90,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint_untouched(tmp_path, monkey
 def test_parameter_count_from_a_config_equals_the_built_models_count(kind, likelihood, head, arch, sizes):
     model_class = VAE if kind == "vae" else Autoencoder
     model = model_class(192, latent_dim=3, likelihood=likelihood, arch=arch, **sizes, **head)
-    assert checkpoint.parameter_count(model.config) == sum(p.size for p in model.params.values())
+    assert models.parameter_count(model.config) == sum(p.size for p in model.params.values())
 
 
 @pytest.mark.parametrize("left_out", [("decoder_reads", "decoder_hidden", "inference"),   # the first version

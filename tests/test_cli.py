@@ -5,8 +5,9 @@ import sys
 import numpy as np
 import pytest
 
-from minivae import checkpoint
-from minivae.cli import main
+from minivae import models
+from minivae.app import checkpoint
+from minivae.app.cli import main
 from minivae.datasets import load_dataset
 from minivae.errors import InputError
 from numpy.testing import assert_allclose
@@ -180,7 +181,7 @@ def test_resume_refuses_other_settings_and_old_checkpoints(tmp_path, capsys):
 
 
 def test_burda_recipe_sets_the_published_setup(monkeypatch):
-    from minivae.cli import _model_config, _parser, _settings
+    from minivae.app.cli import _model_config, _parser, _settings
     s = _settings(_parser().parse_args(["train", "--recipe", "burda2016"]))
     assert (s["hidden"], s["latent_dim"], s["activation"], s["likelihood"], s["binarize"]) == \
         ([200, 200], 50, "tanh", "bernoulli", True)
@@ -193,7 +194,7 @@ def test_burda_recipe_sets_the_published_setup(monkeypatch):
 
 
 def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_top_down():
-    from minivae.cli import _model_config, _parser, _settings
+    from minivae.app.cli import _model_config, _parser, _settings
     from minivae.train import burda_schedule
     s = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer"]))
     assert (s["model"], s["latent_dims"], s["hidden"], s["decoder_hidden"], s["decoder_reads"]) == \
@@ -208,7 +209,7 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
         _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--likelihood", "gaussian"]))
     with pytest.raises(InputError, match="--arch mlp"):
         _settings(_parser().parse_args(["train", "--output-bias", "data-mean", "--arch", "conv"]))
-    model = checkpoint.build_model(_model_config(s))
+    model = models.build_model(_model_config(s))
     shapes = {key: p.shape for key, p in model.params.items() if key.endswith(".W")}
     assert shapes == {"encoder1.0.W": (784, 200), "encoder1.2.W": (200, 200), "encoder1.4.W": (200, 200),
                       "encoder2.0.W": (100, 100), "encoder2.2.W": (100, 100), "encoder2.4.W": (100, 100),
@@ -217,7 +218,7 @@ def test_burda_two_layer_recipe_builds_the_papers_model_inferred_bottom_up_or_to
     top_down = _settings(_parser().parse_args(["train", "--recipe", "burda2016-2layer", "--inference", "top-down",
                                                "--schedule-stages", "4"]))
     assert top_down["inference"] == "top-down" and top_down["epochs"] == 40 and len(top_down["lr_schedule"]) == 4
-    model = checkpoint.build_model(_model_config(top_down))
+    model = models.build_model(_model_config(top_down))
     assert model.inference == "top-down" and model.decoder_reads == "z1"
     assert model.params["up1.2.W"].shape == (200, 200) and model.params["top.4.W"].shape == (100, 100)
     assert model.params["prior1.4.W"].shape == (100, 200) and model.params["decoder.4.W"].shape == (200, 784)

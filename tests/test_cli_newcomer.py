@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from minivae import cli, figures
-from minivae.cli import main
-from minivae.progress import Progress, seconds_text, wanted
+from minivae.app import cli, figures
+from minivae.app.cli import main
+from minivae.app.progress import Progress, seconds_text, wanted
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ["--hidden", "16", "--latent-dim", "2", "--batch-size", "500"]
@@ -160,7 +160,7 @@ def test_a_download_reports_its_bytes(tmp_path):
     import http.server
     import threading
     import gzip
-    from minivae import download
+    from minivae.app import download
 
     payload = gzip.compress(b"x" * 200_000)
     (tmp_path / "f.gz").write_bytes(payload)

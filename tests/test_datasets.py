@@ -13,7 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
-from minivae import datasets, download
+from minivae import datasets
+
+from minivae.app import download
 from idx_files import idx_bytes
 from minivae.datasets import (DATASETS, Dataset, binarize, fixed_binarization, frey_split,
                               load_dataset, read_idx, resolve_data_dir)

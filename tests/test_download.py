@@ -1,4 +1,4 @@
-"""Tests for minivae.download against a real HTTP server on 127.0.0.1 (no network needed)."""
+"""Tests for minivae.app.download against a real HTTP server on 127.0.0.1 (no network needed)."""
 import errno
 import gzip
 import hashlib
@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from minivae import atomic, datasets, download
+from minivae import datasets
+
+from minivae.app import atomic, download
 from idx_files import idx_bytes
 from minivae.datasets import load_dataset
-from minivae.download import DownloadError, download_dataset, fetch, mirrors_for
+from minivae.app.download import DownloadError, download_dataset, fetch, mirrors_for
 from minivae.errors import DataError, InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -388,7 +390,7 @@ def test_a_signal_mid_download_leaves_no_part_file_and_no_folder(tmp_path, serve
     response = _http_response(gzip.compress(raw["train-images-idx3-ubyte"]))
     slow = servers(_drip((response[:60], response[60:]), interval=0.1))
     dest = tmp_path / "data" / "mnist"
-    child = (f"from minivae.download import download_dataset\n"
+    child = (f"from minivae.app.download import download_dataset\n"
              f"download_dataset('mnist', {str(dest)!r}, mirrors=[{slow.url!r}], "
              f"checksums={sums!r}, deadline=60, quiet=True)\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -77,13 +77,37 @@ def test_latent_diagnostics_of_an_autoencoder_is_a_clear_error():
         latent_diagnostics(Autoencoder(4, [3], 2), np.zeros((2, 4)))
 
 
-def test_a_hierarchical_vae_is_pointed_to_its_own_evaluation_methods():
+def test_a_hierarchical_vae_is_pointed_to_its_own_per_level_diagnostics():
     from minivae import HierarchicalVAE
     from minivae.errors import InputError
     model = HierarchicalVAE(4, latent_dims=[2, 1], hidden=[3, 3])
-    for evaluate in (log_likelihood, latent_diagnostics):
-        with pytest.raises(InputError, match="HierarchicalVAE has its own: model.log_likelihood"):
-            evaluate(model, np.zeros((2, 4)))
+    with pytest.raises(InputError, match="HierarchicalVAE has its own, per level: model.latent_diagnostics"):
+        latent_diagnostics(model, np.zeros((2, 4)))
+
+
+class _ExactWeights:
+    """A model that only offers the log-weight interface, with every sample's log w equal to
+    the given log p(x) (q is the exact posterior), so the estimate is exact for any k."""
+    d_in, dtype = 3, np.dtype(np.float64)
+
+    def __init__(self, log_px):
+        self.log_px, self.calls = log_px, []
+
+    def log_weights(self, x, k, rng=None, eps=None):
+        self.calls.append((len(x), k))
+        return np.broadcast_to(self.log_px(x), (k, len(x))), np.zeros((k, len(x)))
+
+
+@pytest.mark.parametrize("max_rows", [1, 5, 7, 1024])
+def test_log_likelihood_needs_only_log_weights_and_chunks_every_row_once(max_rows):
+    x = np.random.default_rng(0).random((9, 3))
+    model = _ExactWeights(lambda x: -100.0 * x.sum(axis=1))          # equal weights: IW is exact
+    seen = []
+    ll = log_likelihood(model, x, k=6, max_rows=max_rows, progress=lambda done, n: seen.append(done))
+    assert_allclose(ll, -100.0 * x.sum(axis=1), rtol=1e-12)
+    assert sum(n * s for n, s in model.calls) == 9 * 6              # each (example, sample) row once
+    assert max(n * s for n, s in model.calls) <= max(max_rows, 1)
+    assert seen[-1] == 9 and seen == sorted(seen)
 
 
 def test_iw_estimate_needs_a_vae_and_a_positive_k():

@@ -1,11 +1,13 @@
-"""Tests for minivae.figures: the figures of a training run and of `python -m minivae figures`."""
+"""Tests for minivae.app.figures: the figures of a training run and of `python -m minivae figures`."""
 import re
 
 import numpy as np
 import pytest
 
-from minivae import HierarchicalVAE, figures, plots
-from minivae.cli import main
+from minivae import HierarchicalVAE, plots
+
+from minivae.app import figures
+from minivae.app.cli import main
 from minivae.datasets import load_dataset
 
 HVAE = ["--model", "hvae", "--epochs", "1", "--batch-size", "500", "--quiet"]

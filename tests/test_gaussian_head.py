@@ -4,7 +4,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from minivae import VAE, checkpoint
+from minivae import VAE
+
+from minivae.app import checkpoint
 from minivae.errors import InputError
 from minivae.gaussian_head import GaussianHead
 from minivae.gradcheck import assert_model_gradients_match, numerical_gradient
@@ -94,7 +96,7 @@ def test_bad_head_settings_are_input_errors(kwargs, match):
 
 
 def test_command_line_gives_frey_sigmoid_means_and_a_bounded_sigma_by_default_and_sigma_min_0_unbounds_it(tmp_path, capsys):
-    from minivae.cli import main
+    from minivae.app.cli import main
 
     out = tmp_path / "frey"
     assert main(["train", "--dataset", "frey", "--hidden", "8", "--latent-dim", "2", "--epochs", "1",

@@ -4,9 +4,11 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from minivae import models
 from minivae import VAE, Adam, HierarchicalVAE, LeakyReLU
 from minivae import linear_gaussian as lg
 from minivae.errors import InputError
+from minivae.evaluate import log_likelihood
 from minivae.gradcheck import assert_model_gradients_match
 from minivae.train import train
 from kinks import kink_margin
@@ -211,7 +213,7 @@ def test_importance_weighted_log_p_x_converges_to_the_exact_value_on_the_linear_
     model, m = _linear_hvae(seed=3)
     x = lg.two_level_sample(3, m, np.random.default_rng(4))
     exact = lg.two_level_log_marginal(x, m)
-    errors = [np.abs(model.log_likelihood(x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
+    errors = [np.abs(log_likelihood(model, x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
     assert errors[2] < 0.02
     assert errors[2] < errors[1] < errors[0]
     elbo = -model.elbo_parts(np.repeat(x[:1], 20_000, 0), seed=6)["loss"]
@@ -242,7 +244,7 @@ def test_importance_weighted_log_p_x_is_exact_in_the_limit_when_the_decoder_read
     m = np.concatenate([a, np.zeros(l2)])
     x = rng.standard_normal((2, d))
     exact = multivariate_normal(W @ m + b, W @ S @ W.T + sigma ** 2 * np.eye(d)).logpdf(x)
-    errors = [np.abs(model.log_likelihood(x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
+    errors = [np.abs(log_likelihood(model, x, k=k, seed=5) - exact).max() for k in (1, 100, 200_000)]
     assert errors[2] < 0.02
     assert errors[2] < errors[1] < errors[0]
 
@@ -275,8 +277,8 @@ def test_the_training_loop_trains_it_and_lowers_the_negative_elbo():
 def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, capsys):
     import json
 
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8",
@@ -301,8 +303,8 @@ def test_command_line_trains_evaluates_and_samples_a_hierarchical_vae(tmp_path, 
 
 
 def test_command_line_builds_the_decoder_it_is_told_to_and_refuses_those_options_for_a_vae(tmp_path, capsys):
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "hvae"
     assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
@@ -320,8 +322,8 @@ def test_command_line_builds_the_decoder_it_is_told_to_and_refuses_those_options
 def test_command_line_passes_beta_warmup_and_sigma_to_a_hierarchical_vae(tmp_path):
     """--beta, --warmup-epochs and --sigma mean the same for --model hvae as for a VAE: they are
     used (stored in the run and the model), not refused as options the model would ignore."""
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "hvae"
     assert main(["train", "--model", "hvae", "--latent-dims", "3", "2", "--hidden", "8", "--epochs", "1",
@@ -348,7 +350,7 @@ def test_log_normal_gradients_match_finite_differences_and_scipy(seed):
     from scipy.stats import norm
 
     from minivae.gradcheck import numerical_gradient
-    from minivae.hierarchical import log_normal, log_normal_gradients
+    from minivae.hierarchical_levels import log_normal, log_normal_gradients
     rng = np.random.default_rng(seed)
     z, mu, log_var = rng.standard_normal((3, 4, 2)), rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
     assert_allclose(log_normal(z, mu, log_var), norm.logpdf(z, mu, np.exp(log_var / 2)).sum(axis=-1),
@@ -397,7 +399,7 @@ def test_iwae_with_one_sample_is_the_elbo_with_a_monte_carlo_kl_at_every_level(l
 
     def one_sample_elbo_parts():
         reconstruction = model.loss(x, eps=eps).reconstruction                # -log p(x|z), mean over x
-        levels = model._top_down(model._bottom_up(x), eps=eps)             # the same z, level by level
+        levels = model._levels(model._features(x), eps=eps)               # the same z, level by level
         log_ratio = sum(norm.logpdf(lev.z, lev.mu_p, np.exp(lev.log_var_p / 2)).sum(axis=1)
                         - norm.logpdf(lev.z, lev.mu_q, np.exp(lev.log_var_q / 2)).sum(axis=1)
                         for lev in levels)                                  # (N,)
@@ -517,8 +519,8 @@ def test_training_a_hierarchical_vae_on_the_iwae_bound_lowers_it_and_is_reproduc
 def test_command_line_trains_a_hierarchical_vae_on_the_iwae_bound(tmp_path):
     import json
 
-    from minivae import checkpoint
-    from minivae.cli import main
+    from minivae.app import checkpoint
+    from minivae.app.cli import main
 
     out = tmp_path / "run"
     assert main(["train", "--model", "hvae", "--latent-dims", "4", "2", "--hidden", "16", "8", "--epochs", "1",
@@ -706,7 +708,7 @@ def test_bottom_up_holds_the_exact_posterior_of_the_linear_model_so_every_weight
     _set_affine(model.decoder, m.W.T, m.b)                           # p(x | z_1)
     x = lg.two_level_sample(4, m, np.random.default_rng(1))
     exact = lg.two_level_log_marginal(x, m)
-    assert_allclose(model.log_likelihood(x, k=1, seed=2), exact, rtol=1e-10)
+    assert_allclose(log_likelihood(model, x, k=1, seed=2), exact, rtol=1e-10)
     objective = ImportanceWeighted(model, 7)
     objective.loss(x, rng=np.random.default_rng(3))
     assert_allclose(objective.log_w, np.tile(exact, (7, 1)), rtol=1e-10)   # every weight is p(x)
@@ -745,7 +747,7 @@ def test_bottom_up_linear_elbo_is_log_p_x_minus_the_kl_to_the_exact_posterior():
     draws = np.array([-model.loss(np.repeat(x, 500, 0), rng=rng).loss for _ in range(100)])
     assert abs(draws.mean() - exact_elbo[0]) <= 4 * draws.std(ddof=1) / np.sqrt(len(draws))
     assert exact_log_px[0] - exact_elbo[0] > 0.1                      # a real gap to find
-    one_sample = model.log_likelihood(np.repeat(x, 50_000, 0), k=1, seed=7)   # L_1 = the sampled ELBO
+    one_sample = log_likelihood(model, np.repeat(x, 50_000, 0), k=1, seed=7)   # L_1 = the sampled ELBO
     assert abs(one_sample.mean() - exact_elbo[0]) <= 4 * one_sample.std(ddof=1) / np.sqrt(len(one_sample))
 
 
@@ -760,20 +762,20 @@ def test_bad_hidden_lists_and_inference_names_are_clear_errors():
         HierarchicalVAE(8, latent_dims=[3], hidden=[6], decoder_hidden=[])
     with pytest.raises(InputError, match="inference must be 'top-down'.*or 'bottom-up'"):
         HierarchicalVAE(8, latent_dims=[3], hidden=[6], inference="bottomup")
-    from minivae import checkpoint
+    from minivae.app import checkpoint
     good = HierarchicalVAE(8, [3, 2], [[6, 5], 4], inference="bottom-up").config
-    checkpoint.check_config(good)
+    models.check_config(good)
     for field, value, message in (("inference", "sideways", "'top-down' or 'bottom-up'"),
                                   ("hidden", [[6, 0], 4], "one entry per level"),
                                   ("hidden", [[], 4], "one entry per level"),
                                   ("decoder_hidden", [5, []], "non-empty list")):
         with pytest.raises(InputError, match=message):
-            checkpoint.check_config({**good, field: value})
+            models.check_config({**good, field: value})
 
 
 @pytest.mark.parametrize("inference", ["top-down", "bottom-up"])
 def test_a_checkpoint_of_several_layers_per_level_round_trips_and_resumes(tmp_path, inference):
-    from minivae import checkpoint
+    from minivae.app import checkpoint
     from minivae.fast_optim import FastAdam
     rng = np.random.default_rng(0)
     x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)

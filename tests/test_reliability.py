@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minivae import VAE, Autoencoder, Adam, checkpoint
-from minivae.cli import main
+from minivae import models
+from minivae import VAE, Autoencoder, Adam
+from minivae.app import checkpoint
+from minivae.app.cli import main
 from minivae.errors import CheckpointError, InputError
 from minivae.evaluate import negative_elbo
 
@@ -370,12 +372,12 @@ def test_evaluate_refuses_a_tampered_binarize_flag(tmp_path, capsys):
 
 
 def test_a_bug_keeps_its_traceback(monkeypatch):
-    import minivae.cli
+    import minivae.app.cli
 
     def broken(a):
         raise ValueError("operands could not be broadcast")
 
-    monkeypatch.setitem(minivae.cli.COMMANDS, "sample", broken)
+    monkeypatch.setitem(minivae.app.cli.COMMANDS, "sample", broken)
     with pytest.raises(ValueError, match="broadcast"):
         main(["sample", "x.npz"])
 
@@ -436,7 +438,7 @@ def test_a_model_kind_without_a_size_formula_is_refused_before_it_is_built(tmp_p
             built.append(kw)
             super().__init__(**kw)
 
-    monkeypatch.setitem(checkpoint.MODELS, "other", Other)
+    monkeypatch.setitem(models.MODELS, "other", Other)
     with pytest.raises(CheckpointError, match="cannot check the size of a 'other' model"):
         checkpoint.load(_with(tmp_path, good[1], config=_config(good[1], kind="other")))
     assert built == []

@@ -82,7 +82,7 @@ def test_nan_loss_stops_training_with_a_clear_message_after_the_last_good_epoch(
 
 # -------------------------------------------------------------------- resuming, schedules, divergence
 
-from minivae import checkpoint
+from minivae.app import checkpoint
 from minivae.errors import InputError
 from minivae.optim import SGD
 from minivae.train import burda_schedule, learning_rate

@@ -23,9 +23,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from minivae.atomic import atomic_file  # noqa: E402
+from minivae.app.atomic import atomic_file  # noqa: E402
 from minivae.datasets import EMBEDDED_DIR, read_idx  # noqa: E402
-from minivae.download import CHECKSUMS, FILES  # noqa: E402
+from minivae.app.download import CHECKSUMS, FILES  # noqa: E402
 from minivae.errors import DataError  # noqa: E402
 
 N_TRAIN, N_TEST = 10_000, 2_000

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
-from .autoencoder import Autoencoder
+from .. import plots
+from ..autoencoder import Autoencoder
 from .checkpoint import writing
-from .datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .errors import InputError, TrainingDiverged
-from .evaluate import log_likelihood
-from .hierarchical import HierarchicalVAE
-from .train import train
-from .vae import VAE
+from ..datasets import TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+from ..errors import InputError, TrainingDiverged
+from ..evaluate import log_likelihood
+from ..hierarchical import HierarchicalVAE
+from ..train import train
+from ..vae import VAE
 
 # The figures run_figures may write into a run folder (an overwritten run's are removed).
 RUN_FIGURES = ("loss_curves.png", "reconstructions.png", "samples.png", "manifold.png", "latent_scatter.png",
@@ -157,7 +157,7 @@ def make_all_figures(out="figures", dataset="mnist-subset", data_dir=None, epoch
     advance()
     x_iw = x_test[:iw_n]
     log_px = [log_likelihood(vae_kw, x_iw, k=iw_k, seed=seed).mean(),
-              hvae.log_likelihood(x_iw, k=iw_k, seed=seed).mean()]
+              log_likelihood(hvae, x_iw, k=iw_k, seed=seed).mean()]
     put("vae_vs_hvae_samples.png", plots.samples_side_by_side(
         [vae_kw, hvae], ["VAE, latent 32", "hierarchical VAE, latents (32, 16)"], rng, shape,
         notes=[f"log p(x) = {lp:.2f} nats, {_n_params(m):,} parameters" for lp, m in zip(log_px, (vae_kw, hvae))],

@@ -22,10 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import models
+
 from . import checkpoint
+from ..activations import ACTIVATIONS
+from ..checks import SIGMA_RANGE
+from ..hierarchical import DECODER_READS, INFERENCES
+from ..train import OBJECTIVES
 from .atomic import atomic_file
-from .datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
-from .errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
+from ..datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
+from ..errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
 from .progress import Progress, seconds_text, wanted
 
 TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
@@ -79,10 +85,10 @@ def _parser():
 
     t = sub.add_parser("train", help="train a VAE or autoencoder; writes checkpoint, history and figures")
     t.add_argument("--dataset", choices=DATASETS, help=f"default: {d['dataset']}")
-    t.add_argument("--model", choices=["vae", "ae", "hvae"],
+    t.add_argument("--model", choices=list(models.MODELS),
                    help="default: vae; hvae is the hierarchical VAE (--latent-dims, one --hidden per level)")
     t.add_argument("--arch", choices=["mlp", "conv"], help="default: mlp")
-    t.add_argument("--likelihood", choices=["bernoulli", "gaussian", "gaussian-learned", "mse"],
+    t.add_argument("--likelihood", choices=list(dict.fromkeys(v for k in models.MODELS for v in models.LIKELIHOODS[k])),
                    help="decoder distribution (default: bernoulli; gaussian-learned for frey); "
                         "--model ae takes mse (Eq. 2, its default) or bernoulli")
     t.add_argument("--decoder-mean", choices=["linear", "sigmoid"],
@@ -94,20 +100,20 @@ def _parser():
                    help="gaussian-learned: with --sigma-min, bound sigma to [min, max] by a sigmoid "
                         "(default: 1 for frey)")
     t.add_argument("--sigma", type=float, help=f"fixed decoder std for --likelihood gaussian (VAE); "
-                   f"default {d['sigma']}, range [{checkpoint.SIGMA_RANGE[0]:g}, {checkpoint.SIGMA_RANGE[1]:g}]")
+                   f"default {d['sigma']}, range [{SIGMA_RANGE[0]:g}, {SIGMA_RANGE[1]:g}]")
     t.add_argument("--hidden", type=int, nargs="+", help="MLP hidden layer sizes (default: 400)")
     t.add_argument("--channels", type=int, nargs=2, help="conv channels (--arch conv; default: 32 64)")
-    t.add_argument("--activation", choices=["relu", "tanh", "leaky_relu", "sigmoid"], help="default: relu")
+    t.add_argument("--activation", choices=list(ACTIVATIONS), help="default: relu")
     t.add_argument("--latent-dim", type=int, help=f"default: {d['latent_dim']}")
     t.add_argument("--latent-dims", type=int, nargs="+", metavar="L",
                    help="--model hvae: the levels' latent sizes, bottom first (default: 32 16); "
                         "--hidden gives one size per level, or one for all")
-    t.add_argument("--decoder-reads", choices=["all", "z1"],
+    t.add_argument("--decoder-reads", choices=DECODER_READS,
                    help="--model hvae: the decoder reads every level, p(x | z_1, ..., z_L) (all, the "
                         "default, as NVAE), or z_1 alone, p(x | z_1) (z1, as the Ladder VAE)")
     t.add_argument("--decoder-hidden", type=int, metavar="H",
                    help="--model hvae: the decoder's hidden size (default: the first --hidden)")
-    t.add_argument("--inference", choices=["top-down", "bottom-up"],
+    t.add_argument("--inference", choices=INFERENCES,
                    help="--model hvae: infer the levels top down, q(z_l | z_{l+1}, x) with NVAE's residual "
                         "posterior (top-down, the default), or bottom up from the level below's sample, "
                         "q(z_l | z_{l-1}), as Burda et al. (bottom-up, the default of --recipe burda2016-2layer)")
@@ -122,7 +128,7 @@ def _parser():
     t.add_argument("--adam-eps", type=float, help=f"Adam's epsilon (default: {d['adam_eps']})")
     t.add_argument("--beta", type=float, help="weight of the KL term (default: 1)")
     t.add_argument("--warmup-epochs", type=float, help="linear KL warm-up from 0 to beta (default: 0)")
-    t.add_argument("--objective", choices=["elbo", "iwae"],
+    t.add_argument("--objective", choices=OBJECTIVES,
                    help="training objective: the ELBO (default), or the importance-weighted bound L_k")
     t.add_argument("--k", type=int, help="importance samples per example for --objective iwae (default: 5)")
     t.add_argument("--binarize", choices=["dynamic", "none"],
@@ -220,25 +226,19 @@ def _settings(a):
         _at_least(name, s[name])
     if min(s["latent_dims"]) < 1:
         raise InputError(f"--latent-dims sizes must be at least 1; got {s['latent_dims']}")
-    if s["model"] == "hvae":
-        if s["arch"] != "mlp":
-            raise InputError("--model hvae is built from MLPs; drop --arch conv")
+    kind = s["model"]
+    takes = models.settings(kind)
+    for name in given:                                  # a setting of another kind of model
+        owners = [k for k in models.MODELS if name in models.settings(k)]
+        if owners and name not in takes:
+            raise InputError(f"--{name.replace('_', '-')} is for --model {' or '.join(owners)}; "
+                             f"{models.NAMES[kind]} does not take it, so leave it out")
+    if "latent_dims" in takes:                          # one --hidden per level, or one for all
         if len(s["hidden"]) == 1:
             s["hidden"] = s["hidden"] * len(s["latent_dims"])
         if len(s["hidden"]) != len(s["latent_dims"]):
-            raise InputError(f"--model hvae needs one --hidden size per level (or one for all); got "
+            raise InputError(f"--model {kind} needs one --hidden size per level (or one for all); got "
                              f"--hidden {s['hidden']} for --latent-dims {s['latent_dims']}")
-    elif "latent_dims" in given:
-        raise InputError("--latent-dims is for --model hvae; a VAE or autoencoder takes --latent-dim")
-    else:
-        if "decoder_reads" in given:
-            raise InputError("--decoder-reads is for --model hvae; a VAE's or autoencoder's decoder "
-                             "reads its one latent z")
-        if "decoder_hidden" in given:
-            raise InputError("--decoder-hidden is for --model hvae; a VAE or autoencoder sets its "
-                             "decoder's sizes with --hidden")
-        if "inference" in given:
-            raise InputError("--inference is for --model hvae; a VAE's encoder infers its one latent z")
     if s["decoder_hidden"] is not None:
         _at_least("decoder_hidden", min(_flat([s["decoder_hidden"]])))
     _at_least("epochs", s["epochs"], 1, MAX_EPOCHS)
@@ -250,26 +250,28 @@ def _settings(a):
     _finite("adam_eps", s["adam_eps"], positive=True)
     _finite("beta", s["beta"])
     _finite("warmup_epochs", s["warmup_epochs"])
-    _finite("sigma", s["sigma"], positive=True, low=checkpoint.SIGMA_RANGE[0], high=checkpoint.SIGMA_RANGE[1])
-    s["likelihood"] = s["likelihood"] or ("mse" if s["model"] == "ae" else
-                                          "gaussian-learned" if s["dataset"] == "frey" else "bernoulli")
-    if s["model"] == "ae" and s["likelihood"] not in ("mse", "bernoulli"):
-        raise InputError(f"--model ae takes --likelihood mse (Eq. 2) or bernoulli, not {s['likelihood']}")
-    if s["model"] != "ae" and s["likelihood"] == "mse":
-        raise InputError("--likelihood mse is the autoencoder's loss (Eq. 2); a VAE's fixed-sigma "
-                         "Gaussian decoder is --likelihood gaussian")
-    if s["objective"] == "iwae" and s["model"] == "ae":
-        raise InputError("--objective iwae needs a VAE (--model vae or hvae): an autoencoder defines no p(x) to bound")
+    _finite("sigma", s["sigma"], positive=True, low=SIGMA_RANGE[0], high=SIGMA_RANGE[1])
+    likelihoods = models.LIKELIHOODS[kind]             # the first is the kind's default
+    frey = s["dataset"] == "frey" and "gaussian-learned" in likelihoods
+    s["likelihood"] = s["likelihood"] or ("gaussian-learned" if frey else likelihoods[0])
+    if s["likelihood"] not in likelihoods:
+        hint = (": it is the autoencoder's loss (Eq. 2); a VAE's fixed-sigma Gaussian decoder is --likelihood "
+                "gaussian" if s["likelihood"] == "mse" else "")
+        raise InputError(f"--model {kind} takes --likelihood {' or '.join(likelihoods)}, not "
+                         f"{s['likelihood']}{hint}")
+    if s["objective"] == "iwae" and not models.defines_p_x(kind):
+        vaes = " or ".join(k for k in models.MODELS if models.defines_p_x(k))
+        raise InputError(f"--objective iwae needs a VAE (--model {vaes}): {models.NAMES[kind]} defines no p(x) to bound")
     _refuse_unused(given, s)
     if s["output_bias"] == "data-mean" and (s["likelihood"] != "bernoulli" or s["arch"] != "mlp"):
         raise InputError("--output-bias data-mean starts a Bernoulli decoder's logits at the mean training "
                          "pixel: it needs --likelihood bernoulli and --arch mlp; leave it out here")
     s["decoder_mean"], s["sigma_range"] = _gaussian_head(s)
-    s["binarize"] = (s["binarize"] or ("dynamic" if (s["model"] in ("vae", "hvae") and s["likelihood"] == "bernoulli")
+    s["binarize"] = (s["binarize"] or ("dynamic" if (models.defines_p_x(kind) and s["likelihood"] == "bernoulli")
                                        else "none")) == "dynamic"
     s["lr_schedule"] = None
     if s["schedule_stages"] is not None:
-        from .train import burda_schedule
+        from ..train import burda_schedule
         s["lr_schedule"] = burda_schedule(s["schedule_stages"])
         if "epochs" not in given:
             s["epochs"] = sum(n for n, _ in s["lr_schedule"])
@@ -283,11 +285,12 @@ def _flat(sizes):
 
 def _refuse_unused(given, s):
     """An option the chosen model would silently ignore is a mistake: say so."""
-    unused = [("sigma", s["model"] == "ae" or s["likelihood"] != "gaussian",
+    vae = models.defines_p_x(s["model"])
+    unused = [("sigma", not vae or s["likelihood"] != "gaussian",
                "is the fixed std of a VAE's --likelihood gaussian decoder"),
               ("k", s["objective"] != "iwae", "is the number of samples of --objective iwae"),
-              ("beta", s["model"] == "ae", "weighs a VAE's KL term (an autoencoder has none)"),
-              ("warmup_epochs", s["model"] == "ae", "warms up a VAE's KL term (an autoencoder has none)"),
+              ("beta", not vae, "weighs a VAE's KL term (an autoencoder has none)"),
+              ("warmup_epochs", not vae, "warms up a VAE's KL term (an autoencoder has none)"),
               ("channels", s["arch"] != "conv", "sizes the --arch conv networks"),
               ("hidden", s["arch"] != "mlp", "sizes the --arch mlp networks")]
     for name, ignored, what in unused:
@@ -306,13 +309,13 @@ def _gaussian_head(s):
         raise InputError("--sigma-max needs --sigma-min too (sigma is bounded to [min, max])")
     if s["sigma_min"] == 0 and s["sigma_max"] is not None:
         raise InputError("--sigma-min 0 means no bound on sigma, so it cannot be combined with --sigma-max; "
-                         f"give a floor of at least {checkpoint.SIGMA_RANGE[0]:g}")
+                         f"give a floor of at least {SIGMA_RANGE[0]:g}")
     for name in ("sigma_min", "sigma_max"):
         if s[name] is not None and not (name == "sigma_min" and s[name] == 0):
-            _finite(name, s[name], low=checkpoint.SIGMA_RANGE[0], high=checkpoint.SIGMA_RANGE[1])
+            _finite(name, s[name], low=SIGMA_RANGE[0], high=SIGMA_RANGE[1])
     if s["sigma_min"] is not None and s["sigma_max"] is not None and not s["sigma_min"] < s["sigma_max"]:
         raise InputError(f"--sigma-min must be below --sigma-max; got {s['sigma_min']} and {s['sigma_max']}")
-    gaussian_vae = s["model"] == "vae" and s["likelihood"] in ("gaussian", "gaussian-learned")
+    gaussian_vae = "decoder_mean" in models.settings(s["model"]) and s["likelihood"] in ("gaussian", "gaussian-learned")
     frey = gaussian_vae and s["dataset"] == "frey"
     learned = gaussian_vae and s["likelihood"] == "gaussian-learned"
     if not gaussian_vae and (s["decoder_mean"] not in (None, "linear") or s["sigma_min"] is not None):
@@ -330,19 +333,11 @@ def _gaussian_head(s):
 
 
 def _model_config(s):
-    """The model's config (as VAE.config / Autoencoder.config) from the settings, not yet built."""
+    """The model's spec (minivae.models: as model.config) from the settings, not yet built:
+    every setting the kind's constructor takes, from the options of the same name."""
     shape = IMAGE_SHAPES[s["dataset"]]
-    if s["model"] == "hvae":
-        return {"kind": "hvae", "d_in": math.prod(shape), "latent_dims": list(s["latent_dims"]),
-                "hidden": list(s["hidden"]), "likelihood": s["likelihood"], "sigma": s["sigma"],
-                "activation": s["activation"], "dtype": "float32", "decoder_reads": s["decoder_reads"],
-                "decoder_hidden": s["decoder_hidden"] or s["hidden"][0], "inference": s["inference"]}
-    config = {"kind": s["model"], "d_in": math.prod(shape), "hidden": list(s["hidden"]),
-              "latent_dim": s["latent_dim"], "likelihood": s["likelihood"], "activation": s["activation"],
-              "dtype": "float32", "arch": s["arch"], "channels": list(s["channels"]), "image_shape": list(shape)}
-    if s["model"] == "vae":
-        config.update(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"])
-    return config
+    known = {**s, "d_in": math.prod(shape), "image_shape": list(shape), "dtype": "float32"}
+    return {"kind": s["model"], **{name: known[name] for name in models.settings(s["model"]) if name in known}}
 
 
 def _test_split(data, binarize):
@@ -460,13 +455,13 @@ def cmd_train(a):
     else:
         s = _settings(a)
         config = _model_config(s)
-        checkpoint.check_config(config)
+        models.check_config(config)
         n_train = TRAIN_SIZES[s["dataset"]]
         if s["batch_size"] > n_train:
             raise InputError(f"--batch-size {s['batch_size']:,} is larger than the {n_train:,} training images "
                              f"of {s['dataset']}; give at most {n_train} (one step per epoch on the whole set)")
         rows = s["batch_size"] * (s["k"] if s["objective"] == "iwae" else 1)
-        checkpoint.check_fits_in_memory(config, batch_size=rows, what="the model these options ask for"
+        models.check_fits_in_memory(config, batch_size=rows, what="the model these options ask for"
                                         + (f" with k = {s['k']} samples per example" if s["objective"] == "iwae" else ""))
         out = Path(a.out or f"runs/{s['dataset']}-{s['model']}")
         ckpt = out / "checkpoint.npz"
@@ -494,11 +489,8 @@ def _refuse_existing_run(out, overwrite):
 
 
 def _train_locked(a, out, ckpt, fresh):
-    from .autoencoder import Autoencoder
-    from .fast_optim import FastAdam
-    from .hierarchical import HierarchicalVAE
-    from .train import set_output_bias_to_data_mean, train
-    from .vae import VAE
+    from ..fast_optim import FastAdam
+    from ..train import set_output_bias_to_data_mean, train
 
     _clean_stale_temporaries(out)
     if fresh is None:                                   # --resume
@@ -521,17 +513,7 @@ def _train_locked(a, out, ckpt, fresh):
         if a.overwrite:
             _clear_run_files(out)
         rng = np.random.default_rng(s["seed"])          # the one Generator: initialisation, then training
-        common = dict(d_in=data.x_train.shape[1], hidden=s["hidden"], latent_dim=s["latent_dim"],
-                      likelihood=s["likelihood"], activation=s["activation"], rng=rng, arch=s["arch"],
-                      channels=s["channels"], image_shape=data.image_shape)
-        if s["model"] == "vae":
-            model = VAE(sigma=s["sigma"], decoder_mean=s["decoder_mean"], sigma_range=s["sigma_range"], **common)
-        elif s["model"] == "ae":
-            model = Autoencoder(**common)
-        else:
-            model = HierarchicalVAE(common["d_in"], s["latent_dims"], s["hidden"], s["likelihood"], s["sigma"],
-                                    s["activation"], rng, decoder_reads=s["decoder_reads"],
-                                    decoder_hidden=s["decoder_hidden"], inference=s["inference"])
+        model = models.build_model(config, rng=rng)
         if s["output_bias"] == "data-mean":
             set_output_bias_to_data_mean(model, data.x_train)
         optimizer = FastAdam(model.params, lr=s["lr"], eps=s["adam_eps"])
@@ -554,7 +536,7 @@ def _train_locked(a, out, ckpt, fresh):
             written.extend([ckpt, out / "history.json"])
 
     schedule = "" if run["lr_schedule"] is None else f", {len(run['lr_schedule'])}-stage lr schedule"
-    latent = model.latent_dims if model.kind == "hvae" else model.latent_dim
+    latent = model.config.get("latent_dims", model.config.get("latent_dim"))
     print(f"{verb} a {model.kind.upper()} ({model.config.get('arch', 'mlp')}, {model.likelihood} decoder, latent "
           f"{latent}) on {run['dataset']}: {len(data.x_train)} train / {len(x_test)} test examples, "
           f"epochs {done + 1}..{run['epochs']}, batch {run['batch_size']}{schedule}; run folder {out}",
@@ -583,9 +565,10 @@ def _train_locked(a, out, ckpt, fresh):
             raise Interrupted(f"the run is saved in {ckpt} (epoch {saved[-1]}); its figures were not all "
                               "drawn") from None
     last = {k: history[k][-1] for k in ("test_loss", "test_reconstruction", "test_kl")}
-    name = "reconstruction loss" if model.kind == "ae" else "-ELBO"
+    vae = models.defines_p_x(model.kind)
+    name = "-ELBO" if vae else "reconstruction loss"
     print(f"test {name} {last['test_loss']:.2f} " + (f"nats (reconstruction {last['test_reconstruction']:.2f}, "
-                                                    f"KL {last['test_kl']:.2f})" if model.kind != "ae" else
+                                                    f"KL {last['test_kl']:.2f})" if vae else
                                                     f"({_ae_loss_name(model)})"))
     if written:
         print("wrote " + ", ".join(str(p) for p in written))
@@ -596,8 +579,8 @@ def _train_locked(a, out, ckpt, fresh):
 
 def _check_run(run, path):
     """The run settings stored in a checkpoint, checked before they drive training."""
-    from .checkpoint import _is_int, _is_real
-    from .train import check_lr_schedule
+    from ..models import _is_int, _is_real
+    from ..train import check_lr_schedule
     if not isinstance(run, dict):
         raise CheckpointError(f"{path} records no run settings, so the command line cannot resume it")
     need = {"dataset": lambda v: v in DATASETS, "binarize": lambda v: isinstance(v, bool),
@@ -634,8 +617,8 @@ def _ae_loss_name(model):
 # ---------------------------------------------------------------------------- evaluate, sample, figures
 
 def cmd_evaluate(a):
-    from .evaluate import latent_diagnostics, log_likelihood, negative_elbo
-    from .losses import LossParts
+    from ..evaluate import latent_diagnostics, log_likelihood, negative_elbo
+    from ..losses import LossParts
 
     _at_least("iw_samples", a.iw_samples, 0, MAX_IW_SAMPLES)
     _at_least("n_examples", a.n_examples)
@@ -650,11 +633,12 @@ def cmd_evaluate(a):
     dataset = a.dataset or run.get("dataset")
     if dataset not in DATASETS:
         raise InputError(f"{path} does not record its dataset; pass --dataset")
-    if a.iw_samples and model.kind == "ae":
+    vae = models.defines_p_x(model.kind)                # q(z|x), p(z), p(x|z): an ELBO and log p(x)
+    if a.iw_samples and not vae:
         raise InputError("--iw-samples needs a VAE: an autoencoder defines no p(x)")
     data = _load_data(dataset, a.data_dir)
     _check_data_fits(model, data, dataset, path)
-    binarize = run.get("binarize", model.likelihood == "bernoulli" and model.kind != "ae")
+    binarize = run.get("binarize", model.likelihood == "bernoulli" and vae)
     x = _test_split(data, binarize)
     if a.n_examples is not None:
         if a.n_examples > len(x):
@@ -668,13 +652,13 @@ def cmd_evaluate(a):
             parts = LossParts(levels["loss"], levels["reconstruction"], levels["kl"])
         else:
             parts = negative_elbo(model, x, seed=a.seed)
-        iw = model.log_likelihood if model.kind == "hvae" else lambda *p, **k: log_likelihood(model, *p, **k)
-        ll = float(np.mean(iw(x, k=a.iw_samples, seed=a.seed, progress=bar))) if a.iw_samples else None
+        ll = (float(np.mean(log_likelihood(model, x, k=a.iw_samples, seed=a.seed, progress=bar)))
+              if a.iw_samples else None)
         bar.close()
     if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
         raise InputError(f"evaluating {path} on {dataset} gave a non-finite number ({parts.loss}); the model "
                          "overflows on this data")
-    if model.kind != "ae":
+    if vae:
         result = {"dataset": dataset, "n_examples": len(x), "model": model.kind, "negative_elbo": parts.loss,
                   "reconstruction": parts.reconstruction, "kl": parts.kl, "log_likelihood": ll,
                   "iw_samples": a.iw_samples or None}
@@ -692,7 +676,7 @@ def cmd_evaluate(a):
                 f.write(json.dumps(result, allow_nan=False) + "\n")
     if a.json:
         print(json.dumps(result, allow_nan=False))
-    elif model.kind != "ae":
+    elif vae:
         print(f"{dataset} test set, {len(x)} examples, per example in nats:")
         print(f"  -ELBO          {parts.loss:9.2f}  = reconstruction {parts.reconstruction:.2f} + KL {parts.kl:.2f}")
         if a.iw_samples:
@@ -724,14 +708,14 @@ def _new_file(name, suffix, overwrite):
 
 
 def cmd_sample(a):
-    from .plots import image_grid, save
+    from ..plots import image_grid, save
 
     _at_least("n", a.n, 1, MAX_SAMPLES)
     _at_least("seed", a.seed, 0)
     path = _checkpoint_path(a.checkpoint)
     out = _new_file(a.out or path.parent / f"samples-n{a.n}-seed{a.seed}.png", ".png", a.overwrite)
     model, history = checkpoint.load(path)
-    if model.kind == "ae":
+    if not models.defines_p_x(model.kind):
         raise InputError("sampling needs a VAE: an autoencoder has no prior to sample codes from")
     shape = model.config.get("image_shape") or _guess_image_shape(model.d_in)
     images = model.sample(a.n, np.random.default_rng(a.seed))

@@ -1,7 +1,7 @@
 r"""Fetching MNIST and Fashion-MNIST from public mirrors, verified, atomically.
 
 Each file is downloaded as the mirror serves it (``NAME.gz``) into a temporary file in the
-destination folder (:func:`minivae.atomic.atomic_file`), checked as it arrives, and only
+destination folder (:func:`minivae.app.atomic.atomic_file`), checked as it arrives, and only
 then renamed into place:
 
     download -> .NAME.gz.XXXXXXXX.part -> gunzip + sha256 == CHECKSUMS[...] ? -> NAME.gz
@@ -44,7 +44,7 @@ from pathlib import Path
 
 from .atomic import atomic_file, sigterm_raises
 from .progress import Progress, wanted
-from .errors import DownloadError, InputError
+from ..errors import DownloadError, InputError
 
 MIRROR_ENV = "MINIVAE_MIRROR"
 DEADLINE_ENV = "MINIVAE_DOWNLOAD_DEADLINE"
