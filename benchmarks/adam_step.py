@@ -137,7 +137,7 @@ def main(argv=None):
     print("   step  | subnormal m | subnormal v | in the loop | expressions (page faults) | optim.Adam | flushed "
           "| FastAdam  (ms/step)")
     opt = Adam(vae.params, lr=1e-3)
-    in_loop, pieces = [], {k: [] for k in ("batch", "loss", "backward", "step")}
+    pieces = {k: [] for k in ("batch", "loss", "backward", "step")}
     for step in range(1, a.train_steps + 1):
         t0 = time.process_time()
         x = binarize(data.x_train[rng.integers(0, n, 128)], rng)

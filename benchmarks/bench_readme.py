@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import minivae                                                       # noqa: E402
-from minivae.datasets import binarize, load_dataset                  # noqa: E402
+from minivae.datasets import load_dataset                            # noqa: E402
 from minivae.fast_optim import FastAdam                              # noqa: E402
 from minivae.train import train                                      # noqa: E402
 from bench_train import (blas_info, cores, cpu_model, cpu_seconds,   # noqa: E402
