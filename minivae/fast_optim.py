@@ -40,7 +40,7 @@ class FastAdam(Adam):
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(params, lr, beta1, beta2, eps)
-        self._tmp = {k: np.empty_like(p) for k, p in params.items()}   # scratch, reused
+        self._tmp = self._a                          # optim.Adam's scratch, reused (its _b is unused)
 
     def step(self, grads):
         """Update every array in self.params in place using grads (same keys and shapes)."""
