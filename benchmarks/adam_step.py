@@ -10,7 +10,7 @@ three forms of the same Adam step:
   and so on, each allocating new arrays: what ``optim.Adam`` was before issue 23 (defined here);
 - ``optim.Adam``: the same operations in the same order, computed in place (``out=``) into
   arrays made once; bit for bit the same steps (tests/test_optim.py);
-- ``fast_optim.FastAdam``: bias corrections folded into two scalars, one scratch array,
+- ``fast.optim.FastAdam``: bias corrections folded into two scalars, one scratch array,
   tiny moments flushed every 100 steps (what ``minivae.train.train`` and the command line use).
 
 Part 1 times the three alone, step after step (the way ``bench_fast_forms.py`` and the issue
@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 import minivae                                             # noqa: E402
 from minivae.datasets import binarize, load_dataset        # noqa: E402
-from minivae.fast_optim import FastAdam                    # noqa: E402
+from minivae.fast.optim import FastAdam                    # noqa: E402
 from minivae.optim import Adam, check_grads                # noqa: E402
 
 TINY = np.finfo(np.float32).tiny

@@ -2,9 +2,9 @@
 
     python benchmarks/bench_fast_forms.py [--repeats 200]
 
-- optim.Adam against fast_optim.FastAdam: one step over the 784-400-20 VAE's 652,824
+- optim.Adam against fast.optim.FastAdam: one step over the 784-400-20 VAE's 652,824
   float32 parameters;
-- conv.Conv2D against fast_conv.GatherConv2D: forward and backward of the conv decoder's two
+- conv.Conv2D against fast.conv.GatherConv2D: forward and backward of the conv decoder's two
   convolutions (64 -> 32 channels on 14x14, 32 -> 1 on 28x28), batch 128;
 - MaxPool2D's arg-max over the first pooling layer's 2x2 windows (32 channels, 128 x 14 x 14),
   as conv.py computes it and as boolean indexing would;
@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from minivae import VAE                                    # noqa: E402
 from minivae.activations import sigmoid                    # noqa: E402
 from minivae.conv import Conv2D                            # noqa: E402
-from minivae.fast_conv import GatherConv2D                 # noqa: E402
-from minivae.fast_optim import FastAdam                    # noqa: E402
+from minivae.fast.conv import GatherConv2D                 # noqa: E402
+from minivae.fast.optim import FastAdam                    # noqa: E402
 from minivae.losses import softplus                        # noqa: E402
 from minivae.optim import Adam                             # noqa: E402
 
@@ -69,7 +69,7 @@ def main():
 
     vae = VAE(784, [400], 20, rng=rng)
     grads = {k: rng.standard_normal(g.shape).astype(np.float32) for k, g in vae.grads.items()}
-    for name, opt in (("optim.Adam.step", Adam(vae.params)), ("fast_optim.FastAdam.step", FastAdam(vae.params))):
+    for name, opt in (("optim.Adam.step", Adam(vae.params)), ("fast.optim.FastAdam.step", FastAdam(vae.params))):
         rows.append((name, median_ms(lambda: opt.step(grads), a.repeats)))
 
     for c_in, c_out, size in ((64, 32, 14), (32, 1, 28)):

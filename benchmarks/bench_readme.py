@@ -11,7 +11,7 @@ binarization) on full MNIST, one epoch at a time, in one process:
   an epoch's ceil(60000 / B) steps for ``range(200)``, and the batch size B for ``128``. Its setup
   lines (the VAE, ``minivae.Adam``) run once; each round runs the loop once more, on the same
   model and optimizer.
-- ``CLI``: ``minivae.train.train`` with ``fast_optim.FastAdam``, as ``python -m minivae train``
+- ``CLI``: ``minivae.train.train`` with ``fast.optim.FastAdam``, as ``python -m minivae train``
   calls it, one epoch per call (without the test-set evaluation and the checkpoint the command
   line adds after each epoch);
 - ``PyTorch``: the same model, loss (BCE from logits summed over pixels plus KL, mean over the
@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE))
 
 import minivae                                                       # noqa: E402
 from minivae.datasets import load_dataset                            # noqa: E402
-from minivae.fast_optim import FastAdam                              # noqa: E402
+from minivae.fast.optim import FastAdam                              # noqa: E402
 from minivae.train import train                                      # noqa: E402
 from bench_train import (blas_info, cores, cpu_model, cpu_seconds,   # noqa: E402
                          load_average, make_torch, others_cores, torch_epoch)

@@ -57,7 +57,7 @@ from minivae.datasets import (TEST_BINARIZATION_SEED, fixed_binarization,   # no
                               load_dataset)
 from minivae.evaluate import log_likelihood                         # noqa: E402
 from minivae.layers import Dense                                    # noqa: E402
-from minivae.fast_optim import FastAdam                             # noqa: E402
+from minivae.fast.optim import FastAdam                             # noqa: E402
 from minivae.train import train                                     # noqa: E402
 
 

@@ -34,7 +34,7 @@ from minivae import models
 from minivae.app import checkpoint
 from minivae.app.cli import (RECIPES, _load_data, _model_config, _parser, _settings, _test_split,
                          _write_history)
-from minivae.fast_optim import FastAdam
+from minivae.fast.optim import FastAdam
 from minivae.train import set_output_bias_to_data_mean, train
 
 

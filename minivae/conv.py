@@ -20,7 +20,7 @@ row block of a matrix ``cols``:
 so the gradient of a pixel that several windows share is the sum of their gradients. Both
 loop over the k*k offsets only: never over pixels or examples. Inside, pictures are held
 channel-first, (C, N, H, W), so that the (n, h, w) axes of a picture and of cols line up and
-the reshapes are free; the layers take and return NCHW. (fast_conv.GatherConv2D computes the
+the reshapes are free; the layers take and return NCHW. (fast.conv.GatherConv2D computes the
 same layer in the other order, multiplying first; the conv decoder uses it.)
 """
 import numpy as np

@@ -11,7 +11,7 @@ from .activations import ACTIVATIONS
 from .checks import check_dtype, check_fits, check_positive_int
 from .conv import Conv2D, Flatten, MaxPool2D, Reshape, Upsample2D
 from .errors import InputError
-from .fast_conv import GatherConv2D
+from .fast.conv import GatherConv2D
 from .layers import Dense, Sequential, mlp
 
 ARCHS = ("mlp", "conv")
@@ -116,7 +116,7 @@ def conv_decoder(latent_dim, out_image_shape, channels, rng, activation="relu", 
     channels[1] -> act -> Upsample 2 -> Conv 3x3 pad 1 to C_out -> Flatten.
     channels are the encoder's, reversed (e.g. (64, 32)); the output is logits or means
     (C_out = 2C for a mean and a log-variance per pixel). Its convolutions shrink the
-    channels, so they are fast_conv.GatherConv2D: Conv2D computed in the cheaper order.
+    channels, so they are fast.conv.GatherConv2D: Conv2D computed in the cheaper order.
     """
     c_out, h, w = out_image_shape
     c1, c2 = channels

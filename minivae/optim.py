@@ -2,7 +2,7 @@ r"""Optimizers: they update a model's ``params`` in place from its ``grads``.
 
 Both take the model's params dict at construction (to size their state) and the grads
 dict at each step. ``Adam`` is Algorithm 1 of Kingma & Ba, each line computed in place
-into arrays made once, so a step allocates nothing; ``fast_optim.FastAdam`` computes the
+into arrays made once, so a step allocates nothing; ``fast.optim.FastAdam`` computes the
 same update with the bias corrections folded into two scalars (tested equal to the one
 here), and is the one the command line's training uses.
 """

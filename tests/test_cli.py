@@ -121,16 +121,16 @@ def test_module_entry_point_runs(tmp_path):
 
 
 def test_divergence_keeps_and_names_this_runs_last_good_checkpoint(tmp_path, capsys, monkeypatch):
-    import minivae.fast_optim
+    import minivae.fast.optim
 
-    class PoisonAt(minivae.fast_optim.FastAdam):
+    class PoisonAt(minivae.fast.optim.FastAdam):
         """The training Adam, writing NaN into the parameters on its 60th step (epoch 2 of 50-step epochs)."""
         def step(self, grads):
             super().step(grads)
             if self.t == 60:
                 next(iter(self.params.values()))[...] = np.nan
 
-    monkeypatch.setattr("minivae.fast_optim.FastAdam", PoisonAt)
+    monkeypatch.setattr("minivae.fast.optim.FastAdam", PoisonAt)
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--hidden", "16", "--latent-dim", "2", "--epochs", "3",
                  "--batch-size", "200", "--quiet", "--no-figures"]) == 2

@@ -9,7 +9,7 @@ from minivae.gradcheck import assert_model_gradients_match
 from minivae import VAE, Autoencoder, numerical_gradient
 from minivae.conv import Conv2D, Flatten, MaxPool2D, Reshape, Upsample2D, conv2d_loops, fold, unfold
 from minivae.errors import InputError
-from minivae.fast_conv import GatherConv2D, spread_shifted, sum_shifted
+from minivae.fast.conv import GatherConv2D, spread_shifted, sum_shifted
 from minivae.networks import conv_decoder, conv_encoder
 
 seeds = st.integers(0, 2**32 - 1)

@@ -133,3 +133,12 @@ def test_sources_carry_no_metadata_but_nbgraders(path):
              if key not in ("nbgrader", "tags", "editable", "deletable", "jp-MarkdownHeadingCollapsed")}
     assert not extra, (f"{path.name}: cell metadata {sorted(extra)}; answers to try belong in "
                        f"tests/answers/{path.stem}.py, never in a notebook a student receives")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_notebooks_use_the_textbook_forms_not_the_speed_rewrites(path):
+    """What a student reads imports minivae's textbook forms (optim.Adam, conv.Conv2D), never
+    minivae.fast (the rewrites training uses, tested equal to them)."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "minivae.fast" not in code and "FastAdam" not in code and "GatherConv2D" not in code, \
+        f"{path.name} imports a speed rewrite from minivae.fast; use the textbook form"

@@ -776,7 +776,7 @@ def test_bad_hidden_lists_and_inference_names_are_clear_errors():
 @pytest.mark.parametrize("inference", ["top-down", "bottom-up"])
 def test_a_checkpoint_of_several_layers_per_level_round_trips_and_resumes(tmp_path, inference):
     from minivae.app import checkpoint
-    from minivae.fast_optim import FastAdam
+    from minivae.fast.optim import FastAdam
     rng = np.random.default_rng(0)
     x = (rng.random((64, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float32)
 

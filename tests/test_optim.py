@@ -8,7 +8,7 @@ from numpy.testing import assert_allclose
 
 from minivae import SGD, Adam
 from minivae.errors import InputError
-from minivae.fast_optim import FastAdam
+from minivae.fast.optim import FastAdam
 
 
 @given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 1e-1))
@@ -78,11 +78,11 @@ def test_optimizers_update_in_place_and_keep_float32():
 def test_adam_flushes_subnormal_bound_moments_without_moving_the_parameters(monkeypatch):
     # Entry 0 gets a gradient once, then zeros: its m decays by beta1 a step towards
     # float32's subnormals (< 1.2e-38), which the flush every FLUSH_EVERY steps prevents.
-    import minivae.fast_optim
-    from minivae.fast_optim import TINY
+    import minivae.fast.optim
+    from minivae.fast.optim import TINY
 
     def run(flush_every):
-        monkeypatch.setattr(minivae.fast_optim, "FLUSH_EVERY", flush_every)
+        monkeypatch.setattr(minivae.fast.optim, "FLUSH_EVERY", flush_every)
         params = {"w": np.ones(2, np.float32)}
         opt = FastAdam(params, lr=1e-3)
         for t in range(800):

@@ -32,7 +32,7 @@ import numpy as np
 
 from .atomic import atomic_file
 from ..errors import CheckpointError, InputError
-from ..fast_optim import FastAdam
+from ..fast.optim import FastAdam
 from ..models import _is_int, _is_real, build_model, check_config, parameter_count
 from ..optim import SGD, Adam
 

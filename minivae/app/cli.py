@@ -489,7 +489,7 @@ def _refuse_existing_run(out, overwrite):
 
 
 def _train_locked(a, out, ckpt, fresh):
-    from ..fast_optim import FastAdam
+    from ..fast.optim import FastAdam
     from ..train import set_output_bias_to_data_mean, train
 
     _clean_stale_temporaries(out)

@@ -15,7 +15,7 @@ to Conv2D and benchmarks/README.md says what it buys.
 """
 import numpy as np
 
-from .conv import Conv2D, _offsets, _pad_channel_first
+from ..conv import Conv2D, _offsets, _pad_channel_first
 
 
 def sum_shifted(z, stride, h_out, w_out):

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .optim import Adam, check_grads
+from ..optim import Adam, check_grads
 
 TINY, FLUSH_EVERY = 1e-30, 100
 
