@@ -23,15 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import models
-
-from . import checkpoint
 from ..activations import ACTIVATIONS
 from ..checks import SIGMA_RANGE
-from ..hierarchical import DECODER_READS, INFERENCES
-from ..train import OBJECTIVES
-from .atomic import atomic_file
 from ..datasets import DATASETS, TEST_BINARIZATION_SEED, fixed_binarization, load_dataset
 from ..errors import CheckpointError, DataError, InputError, MinivaeError, TrainingDiverged
+from ..hierarchical import DECODER_READS, INFERENCES
+from ..train import OBJECTIVES
+from . import checkpoint
+from .atomic import atomic_file
 from .progress import Progress, seconds_text, wanted
 
 TRAIN_SIZES = {"mnist-subset": 10_000, "mnist": 60_000, "fashion-mnist": 60_000, "frey": 1768}
