@@ -11,8 +11,9 @@ from one, and Python users can too (``minivae.build_model``; calling ``VAE(...)`
 builds the same model). ``check_config`` checks a spec that comes from outside (a file, a
 command line) before anything is allocated: known kind and fields, JSON types, sizes within
 bounds, the model's size affordable; the constructors then check their own arguments as
-Python calls them. Which kinds exist, and which activations and likelihoods each takes, is
-written here once (MODELS, ACTIVATIONS, LIKELIHOODS); other modules ask, never list them.
+Python calls them. Which kinds exist and which likelihoods each takes is written here once
+(MODELS, LIKELIHOODS), the activations once in activations.ACTIVATIONS; other modules ask,
+never list them.
 """
 import inspect
 import math
