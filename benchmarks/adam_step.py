@@ -4,14 +4,16 @@ r"""What one Adam step costs, and why the textbook form once cost 12 times FastA
     OPENBLAS_NUM_THREADS=1 python benchmarks/adam_step.py --data-dir ../shared/data/mnist
 
 The README's model (784-400-20 Bernoulli VAE, 652,824 float32 parameters, batch 128) and
-three forms of the same Adam step:
+four forms of the same Adam step:
 
 - ``expressions``: Algorithm 1 written as NumPy expressions, ``m[...] = b1 * m + (1 - b1) * g``
   and so on, each allocating new arrays: what ``optim.Adam`` was before issue 23 (defined here);
-- ``optim.Adam``: the same operations in the same order, computed in place (``out=``) into
-  arrays made once; bit for bit the same steps (tests/test_optim.py);
-- ``fast.optim.FastAdam``: bias corrections folded into two scalars, one scratch array,
-  tiny moments flushed every 100 steps (what ``minivae.train.train`` and the command line use).
+- ``m_hat arrays``: the same operations in the same order, computed in place (``out=``) into
+  m, v and two arrays made once that hold m_hat and v_hat (defined here);
+- ``optim.Adam``: Algorithm 1 with its last three lines in the order Kingma & Ba give for
+  speed, bias corrections in two numbers, one scratch array, in place;
+- ``fast.optim.FastAdam``: optim.Adam with tiny moments flushed every 100 steps (what
+  ``minivae.train.train`` and the command line use).
 
 Part 1 times the three alone, step after step (the way ``bench_fast_forms.py`` and the issue
 timed them), with the minor page faults and numpy's traced allocations of a step. Part 2
@@ -61,7 +63,33 @@ class ExpressionAdam(Adam):
             p -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
-FORMS = {"expressions": ExpressionAdam, "optim.Adam": Adam, "FastAdam": FastAdam}
+class MHatArraysAdam(Adam):
+    """Algorithm 1 in place, with m_hat and v_hat written into two arrays per parameter."""
+
+    def __init__(self, params, **options):
+        super().__init__(params, **options)
+        self._a = {k: np.empty_like(p) for k, p in params.items()}
+        self._b = {k: np.empty_like(p) for k, p in params.items()}
+
+    def step(self, grads):
+        check_grads(self.params, grads)
+        self.t += 1
+        t = self.t
+        b1, b2, lr, eps = float(self.beta1), float(self.beta2), float(self.lr), float(self.eps)
+        for k, p in self.params.items():
+            g, m, v, a, b = grads[k], self.m[k], self.v[k], self._a[k], self._b[k]
+            m *= b1
+            m += np.multiply(1 - b1, g, out=a)
+            v *= b2
+            v += np.multiply(np.multiply(1 - b2, g, out=b), g, out=b)
+            m_hat = np.divide(m, 1 - b1**t, out=a)
+            v_hat = np.divide(v, 1 - b2**t, out=b)
+            denom = np.add(np.sqrt(v_hat, out=b), eps, out=b)
+            p -= np.divide(np.multiply(lr, m_hat, out=a), denom, out=a)
+
+
+FORMS = {"expressions": ExpressionAdam, "m_hat arrays": MHatArraysAdam, "optim.Adam": Adam,
+         "FastAdam": FastAdam}
 
 
 def faults():
@@ -134,8 +162,8 @@ def main(argv=None):
     n = len(data.x_train)
     print(f"\n2. during training: the README's loop with optim.Adam on {n:,} images, batch 128; "
           f"each form then steps {a.rounds} x 5 times from the state reached")
-    print("   step  | subnormal m | subnormal v | in the loop | expressions (page faults) | optim.Adam | flushed "
-          "| FastAdam  (ms/step)")
+    print("   step  | subnormal m | subnormal v | in the loop | expressions (page faults) | m_hat arrays "
+          "| optim.Adam | flushed | FastAdam  (ms/step)")
     opt = Adam(vae.params, lr=1e-3)
     pieces = {k: [] for k in ("batch", "loss", "backward", "step")}
     for step in range(1, a.train_steps + 1):
@@ -157,7 +185,8 @@ def main(argv=None):
             t = time_forms(forms, g, a.rounds, 5)
             loop = np.median(pieces["step"][-a.every:])
             print(f"   {step:5d} | {subnormals(opt.m):11,d} | {subnormals(opt.v):11,d} | {loop:11.2f} | "
-                  f"{t['expressions'][0]:11.2f} ({t['expressions'][1]:5.0f}) | {t['optim.Adam'][0]:10.2f} | "
+                  f"{t['expressions'][0]:11.2f} ({t['expressions'][1]:5.0f}) | {t['m_hat arrays'][0]:12.2f} | "
+                  f"{t['optim.Adam'][0]:10.2f} | "
                   f"{t['flushed'][0]:7.2f} | "
                   f"{t['FastAdam'][0]:8.2f}")
     print(f"\n3. one step of the README's loop, medians over the {a.train_steps} steps above:")

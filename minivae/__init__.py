@@ -13,5 +13,6 @@ from .sampler import GaussianSampler, sigma_from_log_var
 from .vae import VAE
 from .hierarchical import HierarchicalVAE
 from .models import build_model
+from .app.checkpoint import load as load_checkpoint
 
 __version__ = "0.1.0"

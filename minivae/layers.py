@@ -74,18 +74,22 @@ class Dense:
     def forward(self, x):
         """x (N, D_in) -> y (N, D_out). Remembers x for the backward pass."""
         self._x = x
-        return x @ self.params["W"] + self.params["b"]   # (N, D_in) @ (D_in, D_out) -> (N, D_out)
+        y = x @ self.params["W"]                         # (N, D_in) @ (D_in, D_out) -> (N, D_out)
+        y += self.params["b"]                            # + b, in place: no second (N, D_out) array
+        return y
 
     def backward(self, dy, need_dx=True):
         """dy (N, D_out) -> dx (N, D_in); fills self.grads.
 
         dW = x^T dy,   db = sum over the batch of dy,   dx = dy W^T
 
+        dW and db are written straight into self.grads (out=): no temporary the size of W.
+
         need_dx=False skips dx (the first layer of a network does not need it; it saves
         a third of that layer's backward work).
         """
-        self.grads["W"][...] = self._x.T @ dy            # (D_in, N) @ (N, D_out) -> (D_in, D_out)
-        self.grads["b"][...] = dy.sum(axis=0)            # (D_out,)
+        np.matmul(self._x.T, dy, out=self.grads["W"])    # (D_in, N) @ (N, D_out) -> (D_in, D_out)
+        np.sum(dy, axis=0, out=self.grads["b"])          # (D_out,)
         if not need_dx:
             return None
         return dy @ self.params["W"].T                   # (N, D_out) @ (D_out, D_in) -> (N, D_in)

@@ -128,8 +128,8 @@ def train(model, x_train, x_test=None, epochs=10, batch_size=128, lr=1e-3, beta=
                     so each epoch sees new binary images.
     seed : seeds the Generator that draws the batch order, the binarization and eps, unless
            rng (a numpy Generator, e.g. the one that initialised the model) is given.
-    optimizer : defaults to FastAdam(model.params, lr): optim.Adam's Algorithm 1, fused in
-                place for speed and tested equal to it (minivae.fast.optim).
+    optimizer : defaults to FastAdam(model.params, lr): optim.Adam's steps, with tiny first
+                moments flushed out of float32's slow subnormals (minivae.fast.optim).
     lr_schedule : None, or a list of (n_epochs, lr) stages (see learning_rate); it sets the
                   optimizer's lr at the start of each epoch, and lr is then unused.
     on_epoch : called as on_epoch(epoch, history) after each epoch (e.g. to save a

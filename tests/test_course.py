@@ -142,3 +142,12 @@ def test_notebooks_use_the_textbook_forms_not_the_speed_rewrites(path):
     code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert "minivae.fast" not in code and "FastAdam" not in code and "GatherConv2D" not in code, \
         f"{path.name} imports a speed rewrite from minivae.fast; use the textbook form"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_notebooks_import_the_math_and_the_top_level_api_not_the_application(path):
+    """minivae.app (command line, checkpoint files, downloads) may move; what a notebook needs
+    from it is exported by minivae itself (minivae.load_checkpoint)."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "minivae.app" not in code and "from .app" not in code, \
+        f"{path.name} imports from minivae.app; use what minivae exports (e.g. minivae.load_checkpoint)"

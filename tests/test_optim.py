@@ -106,8 +106,8 @@ def test_fast_adam_takes_the_same_steps_as_the_textbook_adam(seed, lr, beta1, be
         g = {k: rng.standard_normal(v.shape) for k, v in p0.items()}
         adam.step(g)
         fast_adam.step(g)
-    for k in p0:
-        assert_allclose(fast[k], slow[k], rtol=1e-12, atol=1e-13)
+    for k in p0:                             # no flush before step 100: the same steps, bit for bit
+        assert_allclose(fast[k], slow[k], rtol=0, atol=0)
 
 
 def test_fast_adam_in_float32_stays_within_round_off_of_the_textbook_adam():
@@ -186,8 +186,8 @@ def test_adam_equals_algorithm_1_written_as_loops_over_50_steps(seed, lr, beta1,
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_adam_in_place_takes_bit_for_bit_the_steps_of_its_equations_written_as_expressions(dtype):
-    # Algorithm 1 as NumPy expressions (each allocating new arrays); the in-place form does the
-    # same operations in the same order, so parameters and moments agree to the last bit.
+    # optim.Adam's lines as NumPy expressions (each allocating new arrays): the in-place form
+    # does the same operations in the same order, so parameters and moments agree to the last bit.
     rng = np.random.default_rng(0)
     p0 = {"W": rng.standard_normal((40, 9)).astype(dtype), "b": rng.standard_normal(9).astype(dtype)}
     params, p = {k: a.copy() for k, a in p0.items()}, {k: a.copy() for k, a in p0.items()}
@@ -198,17 +198,39 @@ def test_adam_in_place_takes_bit_for_bit_the_steps_of_its_equations_written_as_e
         grads = {k: rng.standard_normal(a.shape).astype(dtype) * (t < 100 or k == "W")
                  for k, a in p0.items()}                 # b's gradient stops: its m decays towards 0
         opt.step(grads)
+        lr_t = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
+        eps_t = eps * math.sqrt(1 - b2**t)
         for k, g in grads.items():
             m[k] = b1 * m[k] + (1 - b1) * g
-            v[k] = b2 * v[k] + (1 - b2) * g * g
-            m_hat = m[k] / (1 - b1**t)
-            v_hat = v[k] / (1 - b2**t)
-            p[k] = p[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
+            v[k] = b2 * v[k] + g * g * (1 - b2)
+            p[k] = p[k] - lr_t * (m[k] / (np.sqrt(v[k]) + eps_t))
     for k in p0:
         assert params[k].dtype == dtype
         assert_allclose(params[k], p[k], rtol=0, atol=0)
         assert_allclose(opt.m[k], m[k], rtol=0, atol=0)
         assert_allclose(opt.v[k], v[k], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float32, 2e-5), (np.float64, 1e-12)])
+def test_adam_stays_within_round_off_of_algorithm_1_with_m_hat_and_v_hat_as_arrays(dtype, rtol):
+    # Algorithm 1 as printed, bias-corrected m_hat and v_hat and all, as NumPy expressions:
+    # the reordered last lines are the same step, up to rounding.
+    rng = np.random.default_rng(1)
+    p0 = rng.standard_normal((30, 7)).astype(dtype)
+    params, p = {"w": p0.copy()}, p0.copy()
+    m, v = np.zeros_like(p0), np.zeros_like(p0)
+    b1, b2, lr, eps = 0.9, 0.999, 1e-3, 1e-8
+    opt = Adam(params, lr=lr, beta1=b1, beta2=b2, eps=eps)
+    for t in range(1, 201):
+        g = rng.standard_normal(p0.shape).astype(dtype)
+        opt.step({"w": g})
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
+    assert params["w"].dtype == dtype
+    ulps = 8 * np.finfo(dtype).eps * np.abs(p0).max()          # p itself is rounded to its dtype
+    assert_allclose(params["w"] - p0, p - p0, rtol=rtol, atol=ulps)     # the distance moved
 
 
 def test_an_adam_step_allocates_no_array():
