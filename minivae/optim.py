@@ -53,10 +53,11 @@ class Adam:
                                                  eps_t = eps sqrt(1 - beta2^t),
 
     the same step with the bias corrections in two numbers instead of two arrays (m_hat and
-    v_hat would be two more passes over every parameter, both divisions: a fifth of the
-    step's time). Each line is computed in place (``out=``) into m, v and one scratch array
-    per parameter made once here, so a step allocates nothing. tests/test_optim.py checks it
-    against Algorithm 1 exactly as written above, entry by entry in Python floats.
+    v_hat would be two more passes over every parameter, both divisions: about a quarter of
+    the step's time, benchmarks/adam_step.py). Each line is computed in place (``out=``)
+    into m, v and one scratch array per parameter made once here, so a step allocates
+    nothing. tests/test_optim.py checks it against Algorithm 1 exactly as written above,
+    entry by entry in Python floats.
     """
 
     def __init__(self, params, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
