@@ -84,3 +84,101 @@ def test_stored_conv_checkpoint_evaluates_below_the_mean_image(name):
     if model.config["kind"] == "vae":
         log_px = log_likelihood(model, x, k=5, seed=0)
         assert log_px.shape == (20,) and np.all(np.isfinite(log_px))
+
+
+BURDA_FOLDER = FOLDER.parent
+
+# folder: (kind, recipe, latent sizes, hidden sizes, parameter count), the architectures of
+# docs/burda2layer.md, "The recipe" (two layers) and docs/results.md (one layer)
+BURDA_STORED = {"burda2016-2layer": ("hvae", "burda2016-2layer", [100, 50], [[200, 200], [100, 100]], 521_084),
+                "burda2016-vae-b20": ("vae", "burda2016", [50], [200, 200], 425_284)}
+BURDA_EPOCHS = 3_280
+
+
+@pytest.mark.parametrize("name", BURDA_STORED)
+def test_burda_run_folder_has_the_recipes_architecture_and_resumes(name):
+    from minivae.app.checkpoint import load_for_resume
+    folder = BURDA_FOLDER / name
+    model, history = load(folder / "checkpoint.npz")
+    kind, recipe, latents, hidden, count = BURDA_STORED[name]
+    assert model.config["kind"] == kind and history["run"]["recipe"] == recipe
+    assert architecture(model.config) == (latents, hidden)
+    assert model.config["activation"] == "tanh" and model.config["likelihood"] == "bernoulli"
+    if kind == "hvae":
+        assert model.config["inference"] == "bottom-up" and model.config["decoder_hidden"] == [200, 200]
+        assert history["run"]["output_bias"] == "data-mean", "the pilot's choice: the authors' output bias"
+    assert sum(p.size for p in model.params.values()) == count
+    run = history["run"]
+    assert (run["dataset"], run["batch_size"], run["epochs"], run["seed"]) == ("mnist", 20, BURDA_EPOCHS, 0)
+    assert [epochs for epochs, _ in run["lr_schedule"]] == [3 ** i for i in range(8)]
+    n_epochs = len(history["test_loss"])
+    assert 1 <= n_epochs <= BURDA_EPOCHS
+    assert all(len(history[key]) == n_epochs for key in ("train_loss", "test_kl", "seconds"))
+    # the folder is a run that `train --resume` continues: optimizer and Generator state included
+    resumed_model, _, optimizer, rng = load_for_resume(folder / "checkpoint.npz")
+    assert optimizer.t == n_epochs * (60_000 // 20), "one Adam step per batch of 20, 3,000 per epoch"
+    assert all(optimizer.m[key].shape == p.shape for key, p in resumed_model.params.items())
+    assert rng.bit_generator.state["state"]["state"] != np.random.default_rng(0).bit_generator.state["state"]["state"]
+
+
+@pytest.mark.parametrize("name", BURDA_STORED)
+def test_burda_checkpoint_evaluates(name):
+    model, history = load(BURDA_FOLDER / name / "checkpoint.npz")
+    x = fixed_binarization(load_dataset("mnist-subset").x_test[:20])      # embedded: no download
+    log_px = log_likelihood(model, x, k=5, seed=0)
+    parts = negative_elbo(model, x, seed=0)
+    assert log_px.shape == (20,) and np.all(np.isfinite(log_px)) and np.all(log_px < 0)
+    # Jensen: the k = 5 bound is at least the ELBO on average (one sample each, both seeded)
+    assert -np.mean(log_px) <= parts.loss + 2.0
+    # trained on full MNIST: far below the mean image's 206 nats (docs/burda2layer.md, the
+    # collapsed pilot run) on these 20 images
+    assert -np.mean(log_px) < 110
+
+
+def _burda_figures():
+    """benchmarks/burda_figures.py, imported from its path (benchmarks/ is not a package)."""
+    import importlib.util
+    path = BURDA_FOLDER.parent / "benchmarks" / "burda_figures.py"
+    spec = importlib.util.spec_from_file_location("burda_figures", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_burda_figures_draw_both_stored_models_with_their_evaluations(tmp_path, capsys):
+    import shutil
+    from minivae.app.cli import main
+    from minivae.errors import InputError
+    figures = _burda_figures()
+    runs = []
+    for name in BURDA_STORED:
+        run = tmp_path / name
+        run.mkdir()
+        shutil.copy(BURDA_FOLDER / name / "checkpoint.npz", run)
+        shutil.copy(BURDA_FOLDER / name / "history.json", run)
+        runs.append(run)
+    two, one = runs                                       # BURDA_STORED lists the two-layer run first
+    with pytest.raises(InputError, match="evaluate the checkpoint first"):
+        figures.main([str(one), str(two), "--out", str(tmp_path)])
+    for run in runs:                                      # a short evaluation on the embedded images
+        assert main(["evaluate", str(run), "--dataset", "mnist-subset", "--n-examples", "20",
+                     "--iw-samples", "5", "--quiet", "--out", str(run / figures.EVAL_NAME)]) == 0
+    capsys.readouterr()
+    drawn = figures.draw(figures.read_run(one), figures.read_run(two), np.random.default_rng(0))
+    assert list(drawn) == list(figures.NAMES)
+    results = [figures.read_run(run)[2] for run in (one, two)]
+    titles = [ax.get_title() for ax in drawn["burda2016_samples.png"].axes]
+    for title, result, name in zip(titles, results, ("burda2016-vae-b20", "burda2016-2layer")):
+        epochs = len(load(BURDA_FOLDER / name / "checkpoint.npz")[1]["test_loss"])
+        assert f"log p(x) = {result['log_likelihood']:.2f} nats (IW-5, 20 test images)" in title
+        assert f"epoch {epochs:,}," in title
+    levels = drawn["burda2016_levels.png"].axes[0].get_title()
+    assert "$z_{2}$ fixed along each row" in levels
+    assert f"$z_1$ {results[1]['kl_per_level'][0]:.2f}" in levels
+    with pytest.raises(InputError, match="one-layer VAE, then a HierarchicalVAE"):
+        figures.draw(figures.read_run(two), figures.read_run(one), np.random.default_rng(0))
+    out = tmp_path / "figures"
+    out.mkdir()
+    figures.main([str(one), str(two), "--out", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == sorted(figures.NAMES)
+    assert all((out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in figures.NAMES)
