@@ -219,3 +219,50 @@ def test_staleness_check_by_count_still_flags_a_missing_number():
     assert published_problems(source, _printing("std 0.58 0.81"), fresh=_printing("std 0.58"), values=False)
     assert not published_problems(source, _printing("std 0.58 0.81"), fresh=_printing("std 0.60 0.79"),
                                   values=False)
+
+
+# --- the prose quotes what the cells print ------------------------------------------------
+
+# a decimal number as prose writes it: 0.40, −86.93, 1,176.5 (not a section number such as
+# "§10.1.2" or "Sec. 2.4", which the lookbehind and the trailing check leave out)
+PROSE_NUMBER = re.compile(r"(?<![\w.§])[-−]?\d{1,3}(?:,\d{3})*\.\d+(?![\w.]*\d)")
+SECTIONS = re.compile(r"(?:§|Sec\.|Section|Chapter|Ch\.)\s*\d+(?:\.\d+)+")
+# numbers the prose derives rather than quotes, with the reason
+PROSE_ALLOWED = {("07_beyond_the_basic_vae.ipynb", "2.30"): "log 10, the nats to tell ten classes apart"}
+
+
+def unprinted_prose_numbers(nb, name=""):
+    """(cell index, number) for each decimal number in a markdown cell that no code cell
+    prints (or sets in its source) to that many decimals."""
+    values = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for text in (text_of(cell), cell.source):
+                values += [abs(float(v)) for v in NUMBER.findall(text.replace(",", ""))]
+    missing = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "markdown":
+            continue
+        for match in PROSE_NUMBER.finditer(SECTIONS.sub("", cell.source)):
+            quoted = match.group().lstrip("-−").replace(",", "")
+            decimals, value = len(quoted.split(".")[1]), float(quoted)
+            if (name, quoted) in PROSE_ALLOWED:
+                continue
+            if not any(abs(round(v, decimals) - value) < 1e-9 for v in values):
+                missing.append((i, match.group()))
+    return missing
+
+
+@pytest.mark.parametrize("path", PATHS, ids=IDS)
+def test_published_prose_quotes_only_numbers_the_cells_print(path):
+    published = nbformat.read(course.PUBLISHED / path.name, as_version=4)
+    missing = unprinted_prose_numbers(published, path.name)
+    assert not missing, (f"{path.name}: markdown states numbers no cell prints, (cell, number): {missing}; "
+                         "print them, or quote what the cells print")
+
+
+def test_prose_check_flags_a_number_no_cell_printed():
+    nb = _printing("test -ELBO 117.104 nats, KL 22.77")
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        "The bound is 117.10 nats (KL 22.8; see §10.1.2 and Sec. 2.4); the run reached −118.25."))
+    assert unprinted_prose_numbers(nb) == [(1, "−118.25")]
