@@ -6,7 +6,7 @@ r"""The two figures of docs/burda2layer.md: Burda et al.'s one-layer and two-lay
 Each RUN is a run folder (``RUN/checkpoint.npz``) holding the evaluation of that checkpoint,
 ``RUN/eval-iw5000.json``, written by
 
-    python -m minivae evaluate RUN --data-dir DIR --iw-samples 5000 --json > RUN/eval-iw5000.json
+    python -m minivae evaluate RUN --data-dir DIR --iw-samples 5000 --out RUN/eval-iw5000.json
 
 (add ``--n-examples 2000`` for the first 2,000 test images; the titles say which). Writes
 
@@ -20,6 +20,7 @@ with one Generator seeded from --seed, so the same folders and seed give the sam
 """
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +39,20 @@ def read_run(folder, eval_name=EVAL_NAME):
     path = folder / eval_name
     if not path.is_file():
         raise InputError(f"{path} does not exist: evaluate the checkpoint first, with "
-                         f"python -m minivae evaluate {folder} --data-dir DIR --iw-samples 5000 --json > {path}")
+                         f"python -m minivae evaluate {folder} --data-dir DIR --iw-samples 5000 --out {path}")
     model, history = load(folder / "checkpoint.npz")
-    return model, history, json.loads(path.read_text())
+    result = json.loads(path.read_text())
+    epochs = len(history["train_loss"])
+    # An evaluation of another checkpoint (an older epoch of the same run) must not title
+    # this one: evaluate records the epochs; older files are matched by the full test set's
+    # -ELBO, which evaluate and train compute from the same draws.
+    same = (result["epochs"] == epochs if result.get("epochs") is not None
+            else math.isclose(result["negative_elbo"], history["test_loss"][-1], rel_tol=1e-9))
+    if not same:
+        raise InputError(f"{path} evaluates another checkpoint than {folder / 'checkpoint.npz'} (epoch "
+                         f"{epochs:,}): evaluate it again, with python -m minivae evaluate {folder} "
+                         f"--data-dir DIR --iw-samples 5000 --out {path} --overwrite")
+    return model, history, result
 
 
 def _note(model, history, result):

@@ -4,6 +4,7 @@ load, have the architecture the README and docs/results.md describe, and evaluat
 Notebook 08 reads one-vs-two-levels/ and notebook 01 reads conv/; a change to the checkpoint
 format or to the models that stops them loading fails here first, with the file's name.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,14 @@ def test_burda_figures_draw_both_stored_models_with_their_evaluations(tmp_path, 
     levels = drawn["burda2016_levels.png"].axes[0].get_title()
     assert "$z_{2}$ fixed along each row" in levels
     assert f"$z_1$ {results[1]['kl_per_level'][0]:.2f}" in levels
+    stale = dict(results[0], epochs=results[0]["epochs"] - 1)       # an older checkpoint's evaluation
+    (one / "stale.json").write_text(json.dumps(stale))
+    with pytest.raises(InputError, match="evaluates another checkpoint"):
+        figures.read_run(one, "stale.json")
+    old_format = {k: v for k, v in results[0].items() if k != "epochs"}   # no epochs: matched by -ELBO
+    (one / "old.json").write_text(json.dumps(old_format))
+    with pytest.raises(InputError, match="evaluates another checkpoint"):
+        figures.read_run(one, "old.json")                  # 20 images' -ELBO is not the test set's
     with pytest.raises(InputError, match="one-layer VAE, then a HierarchicalVAE"):
         figures.draw(figures.read_run(two), figures.read_run(one), np.random.default_rng(0))
     out = tmp_path / "figures"

@@ -39,6 +39,7 @@ def test_evaluate_json_has_the_documented_keys(trained, capsys):
     for key in ("negative_elbo", "reconstruction", "kl", "log_likelihood", "n_examples"):
         assert key in result
     assert result["n_examples"] == 50
+    assert result["epochs"] == len(json.loads((trained / "history.json").read_text())["train_loss"])
     assert result["negative_elbo"] == pytest.approx(result["reconstruction"] + result["kl"])
     assert result["log_likelihood"] > -result["negative_elbo"] - 1.0   # IW is the tighter bound
 

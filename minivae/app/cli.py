@@ -657,6 +657,7 @@ def cmd_evaluate(a):
     if not all(math.isfinite(v) for v in (*parts, 0.0 if ll is None else ll)):
         raise InputError(f"evaluating {path} on {dataset} gave a non-finite number ({parts.loss}); the model "
                          "overflows on this data")
+    trained = history.get("train_loss")                 # which checkpoint this is: its epochs so far
     if vae:
         result = {"dataset": dataset, "n_examples": len(x), "model": model.kind, "negative_elbo": parts.loss,
                   "reconstruction": parts.reconstruction, "kl": parts.kl, "log_likelihood": ll,
@@ -664,6 +665,7 @@ def cmd_evaluate(a):
     else:
         result = {"dataset": dataset, "n_examples": len(x), "model": "ae",
                   "reconstruction_loss": parts.reconstruction, "loss": _ae_loss_name(model)}
+    result["epochs"] = len(trained) if isinstance(trained, list) else None
     if model.kind == "vae":                   # Burda et al.'s count: dimensions with Var_x(mu_j(x)) > 0.01
         result["active_units"] = latent_diagnostics(model, x)["active_units"]
     if model.kind == "hvae":                  # the KL and the active units of every level, bottom first
