@@ -45,6 +45,10 @@ dx_hat = np.multiply(diff, 2.0 / diff.shape[0])
 value = np.mean(np.linalg.norm(x_hat - x, axis=1) ** 2)
 dx_hat = 2 * (x_hat - x) / len(x_hat)
 """,
+            "frobenius_norm_squared": """\
+value = np.linalg.norm(x_hat - x) ** 2 / x.shape[0]
+dx_hat = 2 * (x_hat - x) / x.shape[0]
+""",
         },
         "wrong": {
             "mean_over_pixels_too": """\
@@ -95,6 +99,16 @@ n = x.shape[0]
 value = np.sum(((x - x_hat) ** 2).astype(np.float16)) / n    # float16 accumulation
 dx_hat = 2 * (x_hat - x) / n
 """,
+            "subtracts_in_place_from_the_caller_s_x_hat": """\
+x_hat -= x                                       # the caller's reconstruction is now the residual
+value = np.sum(x_hat**2) / x.shape[0]
+dx_hat = 2 * x_hat / x.shape[0]
+""",
+            "batch_size_from_784_pixels": """\
+n = x.size // 784                                # N only when D = 784
+value = np.sum((x - x_hat) ** 2) / n
+dx_hat = 2 * (x_hat - x) / n
+""",
         },
     },
     2: {   # pca_reconstruct(x, L, axes=None) -> (N, 784); training loss vs Eckart-Young at rtol 1e-4
@@ -125,6 +139,10 @@ return (c @ A + mean_image).astype(x.dtype)
 A = axes[:L]                                                           # (L, 784), orthonormal rows
 codes = np.linalg.lstsq(A.T, (x - mean_image).T, rcond=None)[0]       # (L, N)
 return mean_image + codes.T @ A
+""",
+            "pseudo_inverse_codes": """\
+A = axes[:L]
+return (x - mean_image) @ np.linalg.pinv(A) @ A + mean_image
 """,
         },
         "wrong": {
@@ -170,6 +188,15 @@ return x @ V @ V.T + mean_image
 A = axes[:L]
 codes = (x - mean_image) @ A.T * s[:L]                         # scaled codes, decoded unscaled
 return mean_image + codes @ A
+""",
+            "last_L_axes": """\
+V = axes[-L:].T
+return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "axes_from_the_batch_s_own_svd": """\
+_, _, vt = np.linalg.svd(x - mean_image, full_matrices=False)
+V = vt[:L].T
+return (x - mean_image) @ V @ V.T + mean_image
 """,
         },
     },

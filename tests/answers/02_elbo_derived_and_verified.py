@@ -35,6 +35,10 @@ for _ in range(S):
     total = np.logaddexp(total, lg.log_likelihood(x, rng.standard_normal((1, L)), W, b, sigma)[0])
 return total - np.log(S)
 """,
+            "default_rng_of_the_generator_and_weights": """\
+z = np.random.default_rng(rng).standard_normal((S, W.shape[1]))   # default_rng(a Generator) is that Generator
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma), b=1.0 / S)
+""",
         },
         "wrong": {
             "mean_of_logs": """\
@@ -77,6 +81,16 @@ return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S - 1)
 z = rng.standard_normal((1000, L))                             # a fixed number of draws, not S
 return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(1000)
 """,
+            "uniform_draws": """\
+z = rng.random((S, L))                                         # U[0, 1), not the prior
+return logsumexp(lg.log_likelihood(x, z, W, b, sigma)) - np.log(S)
+""",
+            "shift_by_the_mean_log_likelihood": """\
+z = rng.standard_normal((S, L))
+ll = lg.log_likelihood(x, z, W, b, sigma)
+m = ll.mean()                                                  # not the max: exp overflows far away
+return m + np.log(np.mean(np.exp(ll - m)))
+""",
         },
     },
     2: {   # best_log_var (1, L) vs -log diag(M) at rtol 1e-9; best_gap vs KL* at rtol 1e-9
@@ -118,6 +132,10 @@ best_gap = -0.5 * np.log1p(-rho2)
 best_log_var = np.log(1.0 / np.diag(M)).reshape(1, -1)
 best_gap = 0.5 * (np.log(np.diag(M)).sum() - np.log(np.linalg.eigvalsh(M)).sum())
 """,
+            "log_det_of_the_covariance": """\
+best_gap = 0.5 * (np.log(np.diag(M)).sum() + np.linalg.slogdet(cov)[1])    # log det M = -log det cov
+best_log_var = -np.log(np.diag(M))[None, :]
+""",
         },
         "wrong": {
             "precision_not_variance": """\
@@ -156,6 +174,10 @@ best_gap = 0.5 * (np.sum(q_var * np.diag(M)) - L - np.sum(np.log(q_var)) - np.li
             "log_var_shape_L_by_1": """\
 best_log_var = -np.log(np.diag(M))[:, None]                  # (L, 1), not (1, L)
 best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
+""",
+            "covariance_log_det_with_the_precision_s_sign": """\
+best_gap = 0.5 * (np.log(np.diag(M)).sum() - np.linalg.slogdet(cov)[1])
+best_log_var = -np.log(np.diag(M))[None, :]
 """,
         },
     },
@@ -201,6 +223,14 @@ opt = Adam(state, lr=lr, beta1=beta1, beta2=beta2, eps=eps)
 opt.step({"p": g1})
 opt.step({"p": g2})
 p_mine = state["p"]
+""",
+            "sqrt_v_over_sqrt_of_the_correction": """\
+p_mine = p.copy()
+m = v = 0.0
+for t, g in ((1, g1), (2, g2)):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    p_mine = p_mine - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v) / np.sqrt(1 - beta2 ** t) + eps)
 """,
         },
         "wrong": {
@@ -292,6 +322,15 @@ for t, g in enumerate([g1, g2]):                              # t = 0, 1
     tt = max(t, 1)
     p_mine -= lr * (m / (1 - beta1**tt)) / (np.sqrt(v / (1 - beta2**tt)) + eps)
 """,
+            "efficient_form_with_eps_not_rescaled": """\
+p_mine = p.copy()
+m, v = np.zeros(3), np.zeros(3)
+for t, g in enumerate([g1, g2], start=1):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    p_mine = p_mine - lr_t * m / (np.sqrt(v) + eps)           # Kingma's eps-hat is not eps
+""",
         },
     },
     4: {   # one_sample_elbo(...) (S,): log p(x) at the posterior (rtol 1e-10), ELBO on average (4 SE)
@@ -321,6 +360,10 @@ return out
 from scipy.stats import multivariate_normal
 log_q = multivariate_normal(mean=mu[0], cov=np.diag(np.exp(log_var[0]))).logpdf(z)   # (S,)
 return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - np.atleast_1d(log_q)
+""",
+            "nll_with_mean_and_point_swapped": """\
+return (lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z)
+        + gaussian_nll_per_example(z, log_var, mu))            # (z - mu)^2 = (mu - z)^2
 """,
         },
         "wrong": {
@@ -359,6 +402,10 @@ return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
 s = np.exp(0.5 * log_var)
 log_q = -0.5 * np.sum((z - mu) ** 2 / s + log_var + np.log(2 * np.pi), axis=1)    # / sigma, not sigma^2
 return lg.log_likelihood(x, z, W, b, sigma) + lg.log_prior(z) - log_q
+""",
+            "likelihood_at_the_mean_of_q": """\
+return (lg.log_likelihood(x, np.broadcast_to(mu, z.shape), W, b, sigma) + lg.log_prior(z)
+        + gaussian_nll_per_example(mu, log_var, z))
 """,
         },
     },

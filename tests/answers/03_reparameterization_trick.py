@@ -40,6 +40,15 @@ dlog_var /= 2
 dmu = np.ones_like(dz) * dz
 dlog_var = dz * eps * np.exp(0.5 * log_var - np.log(2.0))      # sigma / 2 in one exp
 """,
+            "a_fresh_sampler_on_the_arguments": """\
+s = GaussianSampler()
+s.forward(np.zeros_like(eps), log_var, eps=eps)
+dmu, dlog_var = s.backward(dz)
+""",
+            "einsum_then_halved": """\
+dmu = np.array(dz)
+dlog_var = np.einsum('nl,nl,nl->nl', dz, eps, np.exp(log_var / 2)) * 0.5
+""",
         },
         "wrong": {
             "log_var_as_log_sigma": """\
@@ -87,6 +96,13 @@ dlog_var = dz * eps * sigma / 2
 sigma = np.exp(0.5 * log_var)
 dmu = dz
 dlog_var = dz * eps * sigma                                    # dz/dlog_sigma, not dz/dlog_var
+""",
+            "the_check_s_sampler_not_the_arguments": """\
+dmu, dlog_var = sampler.backward(dz)          # a sampler's memory of its last forward pass, not eps, log_var
+""",
+            "dmu_is_ones": """\
+dmu = np.ones_like(dz)                        # dz/dmu, not dloss/dmu
+dlog_var = dz * eps * np.exp(0.5 * log_var) / 2
 """,
         },
     },
@@ -153,6 +169,9 @@ g_mu_score = f(mu_s)[:, None] * (z - mu_s) / sigma**2
             "averaged_over_samples_twice": """\
 g_mu_score = f(z)[:, None] * (z - mu_s) / sigma**2 / S        # already a mean: one per sample is asked
 """,
+            "score_halved": """\
+g_mu_score = f(z)[:, None] * (z - mu_s) / (2 * sigma**2)
+""",
         },
     },
     3: {   # buggy_variance(log_var), shaped like log_var; within 2% of 200,000 measured samples
@@ -175,6 +194,9 @@ return np.exp(log_var + log_var)
 """,
             "power_of_e": """\
 return np.power(np.e, 2.0 * np.asarray(log_var, dtype=float))
+""",
+            "float32_arithmetic": """\
+return np.exp(np.asarray(log_var, dtype=np.float32)) ** 2
 """,
         },
         "wrong": {
@@ -208,6 +230,13 @@ return math.exp(2 * log_var)
 """,
             "variance_of_the_log_normal": """\
 return np.exp(np.exp(log_var) ** 2) * (np.exp(np.exp(log_var) ** 2) - 1)
+""",
+            "returns_the_check_s_measurement": """\
+return var_bug                                # the check's measured variances, not a function of log_var
+""",
+            "monte_carlo_estimate_with_the_global_rng": """\
+e = np.random.standard_normal((200_000,) + np.shape(log_var))
+return (np.exp(log_var) * e).var(axis=0)      # an estimate, off by ~0.3%, different at every call
 """,
         },
     },

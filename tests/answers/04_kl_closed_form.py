@@ -48,6 +48,11 @@ kl = 0.5 * np.mean(np.sum(mu * mu + v - np.log(v) - 1.0, axis=-1))
 dmu = mu / len(mu)
 dlog_var = 0.5 * (v - 1.0) / len(mu)
 """,
+            "float_of_mean_of_row_sums": """\
+v = np.exp(log_var)
+kl = float(np.mean(np.sum(0.5 * (mu**2 + v - log_var - 1), axis=-1)))
+dmu, dlog_var = mu / len(mu), (v - 1) / (2 * len(mu))
+""",
         },
         "wrong": {
             "dlog_var_sign": """\
@@ -120,6 +125,19 @@ kl = 0.5 * np.sum(m**2 + np.exp(lv) - lv - 1) / n
 dmu = m / n
 dlog_var = (np.exp(lv) - 1) / (2 * n)
 """,
+            "divides_the_caller_s_mu_in_place": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+mu /= n                                                        # the caller's mu, shrunk at every call
+dmu = mu
+dlog_var = (np.exp(log_var) - 1) / (2 * n)
+""",
+            "dlog_var_over_the_latent_dimension": """\
+n = mu.shape[0]
+kl = 0.5 * np.sum(mu**2 + np.exp(log_var) - log_var - 1) / n
+dmu = mu / n
+dlog_var = (np.exp(log_var) - 1) / 2 / mu.shape[1]
+""",
         },
     },
     2: {
@@ -153,6 +171,11 @@ from scipy.linalg import cho_factor, cho_solve
 A = W.T @ W / sigma**2 + beta * np.eye(L2)                         # (L2, L2), positive definite
 mu_beta = cho_solve(cho_factor(A), W.T @ r / sigma**2)
 v_beta = beta / (beta + np.einsum("dj,dj->j", W, W) / sigma**2)
+""",
+            "diagonal_of_the_gram_matrix": """\
+A = W.T @ W / sigma**2
+mu_beta = np.linalg.solve(A + beta * np.eye(L2), W.T @ r / sigma**2)
+v_beta = beta / (beta + np.diag(A))
 """,
         },
         "wrong": {
@@ -202,6 +225,14 @@ v_beta = beta * np.diag(np.linalg.inv(A))                           # marginals,
 A = (W.T @ W / sigma**2 + beta * np.eye(L2)).astype(np.float32)
 mu_beta = np.linalg.solve(A, (W.T @ r / sigma**2).astype(np.float32))
 v_beta = (beta / (beta + np.sum(W * W, axis=0) / sigma**2)).astype(np.float32)
+""",
+            "column_norms_not_squared": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
+v_beta = beta / (beta + np.linalg.norm(W, axis=0) / sigma**2)
+""",
+            "variances_at_beta_1": """\
+mu_beta = np.linalg.solve(W.T @ W / sigma**2 + beta * np.eye(L2), W.T @ r / sigma**2)
+v_beta = 1 / (1 + np.sum(W * W, axis=0) / sigma**2)          # the mean-field variances, whatever beta
 """,
         },
     },

@@ -37,6 +37,12 @@ u = float(np.finfo(float).eps) / 2
 t = math.tanh(float(x0))
 h_star = (3 * u * abs(t) / abs(2 * (3 * t * t - 1) * (1 - t * t))) ** (1.0 / 3.0)
 """,
+            "math_ulp_and_cosh": """\
+import math
+u = math.ulp(1.0) / 2
+t = math.tanh(x0)
+h_star = (3 * u * abs(t) / abs((6 * t * t - 2) / math.cosh(x0) ** 2)) ** (1 / 3)
+""",
         },
         "wrong": {
             "sqrt_rule_of_forward_differences": """\
@@ -160,6 +166,16 @@ for k in range(x.size):
     down = f()
     x[idx] = old
     grad[idx] = (up - down) / (2 * h)
+""",
+            "ravel_K_is_a_view": """\
+grad = np.zeros_like(x)                                       # zeros_like keeps x's (Fortran) order
+flat, gflat = x.ravel(order="K"), grad.ravel(order="K")       # views, in memory order
+for i in range(flat.size):
+    old = flat[i]
+    flat[i] = old + h; fp = f()
+    flat[i] = old - h; fm = f()
+    flat[i] = old
+    gflat[i] = (fp - fm) / (2 * h)
 """,
         },
         "wrong": {
@@ -293,6 +309,27 @@ for i in np.ndindex(x.shape):
     grad[i] = (f_plus - f_minus) / (2 * h)
 x[...] = saved                                                   # restored once, after the loop
 """,
+            "five_point_stencil": """\
+grad = np.zeros_like(x)
+for i in np.ndindex(x.shape):
+    old = x[i]
+    vals = []
+    for s in (2, 1, -1, -2):
+        x[i] = old + s * h
+        vals.append(f())
+    x[i] = old
+    grad[i] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)   # not the central difference asked for
+""",
+            "shape_hard_coded_3_by_4": """\
+grad = np.zeros((3, 4))                                       # the check's shape, not x's
+for r in range(3):
+    for c in range(4):
+        old = x[r, c]
+        x[r, c] = old + h; fp = f()
+        x[r, c] = old - h; fm = f()
+        x[r, c] = old
+        grad[r, c] = (fp - fm) / (2 * h)
+""",
         },
     },
     3: {
@@ -326,6 +363,21 @@ dz = vae.decoder.backward(dlogits)
 dmu = dz + dmu_kl
 dlog_var = dz * eps * np.exp(0.5 * log_var) / 2 + dlog_var_kl    # the sampler's backward, written out
 vae.encoder.backward(np.concatenate([dmu, dlog_var], axis=-1))
+""",
+            "kl_added_to_the_stacked_halves": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.hstack([dmu, dlog_var]) + np.hstack([dmu_kl, dlog_var_kl]))
+""",
+            "the_library_backward": """\
+vae.loss(x, eps=eps)                                          # the library's pass, as the_library_adam in 02
+vae.backward()
+""",
+            "kl_gradient_recomputed": """\
+_, dmu_k, dlv_k = kl_standard_normal(mu, log_var)
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dmu + dmu_k, dlog_var + dlv_k], axis=1))
 """,
         },
         "wrong": {
@@ -374,6 +426,11 @@ vae.encoder.backward(np.concatenate([dmu, dlog_var + dlog_var_kl], axis=1))
 dz = vae.decoder.backward(dlogits)
 dlog_var = dz * eps * np.exp(log_var)                            # sigma = exp(log_var): the classic bug
 vae.encoder.backward(np.concatenate([dz + dmu_kl, dlog_var + dlog_var_kl], axis=1))
+""",
+            "kl_gradient_halved_on_log_var": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz)
+vae.encoder.backward(np.concatenate([dmu + dmu_kl, dlog_var + 0.5 * dlog_var_kl], axis=1))
 """,
         },
     },

@@ -42,6 +42,17 @@ from scipy.special import expit, log_expit
 nll = -np.mean(np.sum(x * log_expit(logits) + (1 - x) * log_expit(-logits), axis=1))
 dlogits = (expit(logits) - x) / len(x)
 """,
+            "tanh_form_of_the_sigmoid": """\
+n = len(logits)
+nll = np.sum(np.logaddexp(0, logits) - x * logits) / n
+dlogits = (0.5 * (1 + np.tanh(logits / 2)) - x) / n
+""",
+            "both_softplus_terms_weighted": """\
+n = len(logits)
+sp = lambda a: np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+nll = np.sum(x * sp(-logits) + (1 - x) * sp(logits)) / n
+dlogits = (1 / (1 + np.exp(-logits)) - x) / n
+""",
         },
         "wrong": {
             "naive_log_sigmoid": """\
@@ -109,6 +120,12 @@ softplus = np.maximum(logits, 0) + np.log1p(np.exp(-np.abs(logits)))
 nll = np.sum(softplus - x * logits) / len(x)
 dlogits = (1 / (1 + np.exp(-logits)) - x) / len(x)
 """,
+            "binarizes_a_copy_of_x": """\
+xb_ = (x > 0.5).astype(float)                                 # grey pixels are targets too
+n = len(x)
+nll = np.sum(np.logaddexp(0, logits) - xb_ * logits) / n
+dlogits = (1 / (1 + np.exp(-logits)) - xb_) / n
+""",
         },
     },
     2: {
@@ -140,6 +157,24 @@ var_z = np.mean(np.exp(log_var), axis=0) + np.diag(np.cov(mu, rowvar=False, bias
 mean_z = np.einsum("nl->l", mu) / len(mu)
 c = mu - mean_z
 var_z = np.einsum("nl->l", np.exp(log_var) + c * c) / len(mu)
+""",
+            "mixture_second_moment_minus_mean_squared": """\
+mean_z = np.mean(mu, axis=0)
+var_z = np.mean(np.exp(log_var) + mu**2, axis=0) - mean_z**2
+""",
+            "float32_within_term": """\
+mean_z = mu.mean(0)
+var_z = np.exp(log_var.astype(np.float32)).mean(0) + mu.var(0)
+""",
+            "centres_mu_in_place": """\
+mean_z = mu.mean(axis=0)
+mu -= mean_z                                                  # the notebook's mu, centred in place
+var_z = np.exp(log_var).mean(0) + (mu**2).mean(0)
+""",
+            "variances_computed_in_place": """\
+mean_z = mu.mean(axis=0)
+np.exp(log_var, out=log_var)                                  # log_var now holds the variances
+var_z = log_var.mean(0) + mu.var(0)
 """,
         },
         "wrong": {
@@ -191,6 +226,10 @@ var_z = np.exp(log_var).mean(axis=0) + mu.std(axis=0)
             "exp_of_the_mean_log_var": """\
 mean_z = mu.mean(axis=0)
 var_z = np.exp(log_var.mean(axis=0)) + mu.var(axis=0)             # geometric, not arithmetic, mean
+""",
+            "median_of_the_variances": """\
+mean_z = mu.mean(0)
+var_z = np.median(np.exp(log_var), axis=0) + mu.var(0)
 """,
         },
     },

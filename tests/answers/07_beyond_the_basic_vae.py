@@ -39,6 +39,10 @@ a = -0.5 * ((z - toy_mu[:, 0]) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
 top = a.max(axis=1, keepdims=True)                             # (S, 1)
 return (top + np.log(np.mean(np.exp(a - top), axis=1, keepdims=True)))[:, 0]
 """,
+            "logsumexp_with_weights_b": """\
+lp = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)], axis=1)
+return logsumexp(lp, axis=1, b=1 / 3)
+""",
         },
         "wrong": {
             "planted": """\
@@ -88,6 +92,11 @@ from scipy.stats import norm
 log_each = norm.logpdf(z, loc=toy_mu.T, scale=np.exp(toy_log_var.T))    # the variance as sigma
 return logsumexp(log_each, axis=1) - np.log(3)
 """,
+            "shift_by_the_mean_log_density": """\
+lp = np.stack([-gaussian_nll_per_example(toy_mu[n], toy_log_var[n], z) for n in range(3)])
+m = lp.mean(axis=0)                                           # not the max: exp overflows in the tails
+return m + np.log(np.mean(np.exp(lp - m), axis=0))
+""",
         },
     },
     2: {
@@ -127,6 +136,13 @@ return m2 / len(mu)
 mu = model.encode(x)[0].astype(np.float64)
 n = mu.shape[0]
 return (np.sum(mu**2, axis=0) - n * np.mean(mu, axis=0) ** 2) / (n - 1)
+""",
+            "latent_diagnostics_activity": """\
+return np.asarray(latent_diagnostics(model, x)["activity"], dtype=float)
+""",
+            "second_moment_minus_square_float32": """\
+mu, _ = model.encode(x)
+return (mu**2).mean(0) - mu.mean(0)**2
 """,
         },
         "wrong": {
@@ -169,6 +185,9 @@ return mu.astype(np.float64).var(axis=0)                       # the beta = 1 mo
             "divides_by_N_minus_2": """\
 mu, _ = model.encode(x)
 return mu.astype(np.float64).var(axis=0, ddof=2)
+""",
+            "reads_the_check_s_mu_ref": """\
+return mu_ref.var(axis=0)                                     # the check's reference, not model and x
 """,
         },
     },

@@ -36,6 +36,10 @@ return float(0.5 * np.mean(np.sum(scaled**2 + np.exp(delta_log_var) - delta_log_
 t = delta_mu**2 / np.exp(log_var_p) + np.expm1(delta_log_var) - delta_log_var
 return 0.5 * np.einsum("nl->", t) / len(t)
 """,
+            "library_with_zero_prior_mean_and_delta": """\
+z0 = np.zeros_like(delta_mu)
+return kl_diag_gaussians(delta_mu, log_var_p + delta_log_var, z0, log_var_p)[0]
+""",
         },
         "wrong": {
             "planted": """\
@@ -81,6 +85,11 @@ n = delta_mu.shape[0]                                              # KL(p || q),
 return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p - delta_log_var) + np.exp(-delta_log_var)
                     + delta_log_var - 1) / n
 """,
+            "float32_intermediates": """\
+n = delta_mu.shape[0]
+a = np.float32
+return float(0.5 * np.sum(a(delta_mu)**2 * np.exp(-a(log_var_p)) + np.exp(a(delta_log_var)) - a(delta_log_var) - 1) / n)
+""",
         },
     },
     2: {
@@ -116,6 +125,11 @@ return mu_q, log_var_q
 var_d, var_p = np.exp(log_var_d), np.exp(log_var_p)
 gate = var_p / (var_d + var_p)                                    # the weight of the deterministic path
 return mu_p + gate * (mu_d - mu_p), log_var_d + log_var_p - np.log(var_d + var_p)
+""",
+            "negative_logaddexp_of_precisions": """\
+lv_q = -np.logaddexp(-log_var_d, -log_var_p)
+mu_q = mu_d * np.exp(lv_q - log_var_d) + mu_p * np.exp(lv_q - log_var_p)
+return mu_q, lv_q
 """,
         },
         "wrong": {
@@ -172,6 +186,21 @@ return mu_q, -np.log(np.exp(-log_var_d) + np.exp(-log_var_p))
 precision = np.exp(-log_var_d) + np.exp(-log_var_p)
 mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / precision
 return -np.log(precision), mu_q                                   # (log_var_q, mu_q)
+""",
+            "mean_of_the_precisions": """\
+precision = 0.5 * (np.exp(-log_var_d) + np.exp(-log_var_p))
+var_q = 1 / precision
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / (2 * precision)
+return mu_q, np.log(var_q)
+""",
+            "loop_with_the_shape_hard_coded": """\
+mu_q, lv_q = np.empty((4, 3)), np.empty((4, 3))               # the check's shape, not the inputs'
+for n in range(4):
+    for j in range(3):
+        pd, pp = np.exp(-log_var_d[n, j]), np.exp(-log_var_p[n, j])
+        mu_q[n, j] = (mu_d[n, j] * pd + mu_p[n, j] * pp) / (pd + pp)
+        lv_q[n, j] = -np.log(pd + pp)
+return mu_q, lv_q
 """,
         },
     },

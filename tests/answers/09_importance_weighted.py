@@ -35,6 +35,9 @@ a = np.sort(log_w, axis=0)                                        # ascending: t
 top = a[-1]
 return top + np.log(np.exp(a - top).sum(axis=0) / len(a))
 """,
+            "logsumexp_minus_log_len": """\
+return logsumexp(log_w, axis=0) - np.log(len(log_w))
+""",
         },
         "wrong": {
             "planted": """\
@@ -81,6 +84,14 @@ log_w.sort(axis=0)                                               # reorders the 
 top = log_w[-1]
 return top + np.log(np.mean(np.exp(log_w - top), axis=0))
 """,
+            "shift_by_the_column_mean": """\
+m = log_w.mean(axis=0)                        # exact in theory; exp overflows when one weight dominates
+return m + np.log(np.mean(np.exp(log_w - m), axis=0))
+""",
+            "shift_by_the_second_largest": """\
+m = np.sort(log_w, axis=0)[-2]
+return m + np.log(np.mean(np.exp(log_w - m), axis=0))
+""",
         },
     },
     2: {
@@ -110,6 +121,13 @@ return np.exp(log_w - iw_bound(log_w) - np.log(len(log_w)))      # log sum_t w_t
 e = np.exp(log_w - log_w.max(axis=0, keepdims=True))
 e /= e.sum(axis=0, keepdims=True)
 return e
+""",
+            "min_shift_by_max_in_place_on_a_copy": """\
+a = np.array(log_w, dtype=np.float64)
+a -= a.max(axis=0, keepdims=True)
+np.exp(a, out=a)
+a /= a.sum(axis=0, keepdims=True)
+return a
 """,
         },
         "wrong": {
@@ -146,6 +164,13 @@ return np.exp(log_w - iw_bound(log_w))                            # w / mean(w):
 """,
             "float32_weights": """\
 return np.exp(log_w - logsumexp(log_w, axis=0)).astype(np.float32)
+""",
+            "shift_by_the_column_mean": """\
+e = np.exp(log_w - log_w.mean(axis=0))        # inf / inf = nan when one weight dominates
+return e / e.sum(axis=0)
+""",
+            "divided_by_the_iw_bound": """\
+return np.exp(log_w - iw_bound(log_w))        # log(1/k sum w), not log(sum w): k times too large
 """,
         },
     },
