@@ -7,6 +7,12 @@ graded as if in its own fresh kernel). The tests below read that one run:
 * the student notebook, solved, runs to the end from notebooks/exercises/;
 * every "right" answer in tests/answers/<notebook>.py passes its exercise's check, and every
   "wrong" one fails it (the check cell raises);
+* a right answer breaks no later cell: an answer that assigns a name the notebook defined
+  before the exercise and reads after it (Adam's parameter called x, where x is the data
+  point) runs with the rest of the notebook after it, which must run clean;
+* a check grades the answer in the cell, not one left by an earlier run: where the exercise is
+  top-level code (its results are globals), every wrong answer also runs after the solution
+  ran once, and must still fail;
 * a wrong answer costs only its own check: with the first wrong answer of an exercise
   planted, the rest of the notebook runs and no other check fails;
 * every check survives re-running: each exercise and its check run twice in a row, and once
@@ -14,7 +20,9 @@ graded as if in its own fresh kernel). The tests below read that one run:
 * every code exercise has at least 3 wrong and 2 right answers in the bank, and the table
   of them in docs/course.md is the bank's (`python tools/course.py bank` prints it).
 """
+import ast
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -42,6 +50,49 @@ def exercises(path):
     return [(k, i, course.check_cell(nb, i)) for k, i in enumerate(course.exercise_cells(nb), 1)]
 
 
+def assigned(source):
+    """The names a cell assigns at its top level (not the names inside a def, lambda or comprehension)."""
+    names = set()
+
+    class Stores(ast.NodeVisitor):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+
+        def visit_FunctionDef(self, node):
+            names.add(node.name)                                   # its body's names are its own
+
+        def visit_Import(self, node):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+
+        visit_ClassDef = visit_AsyncFunctionDef = visit_FunctionDef
+        visit_ImportFrom = visit_Import
+        def skip(self, node):                                      # a lambda's or comprehension's own names
+            pass
+
+        visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = skip
+
+    Stores().visit(ast.parse(source))
+    return names
+
+
+def read_names(source):
+    """Every name a cell reads, anywhere in it (an over-estimate of the globals it reads)."""
+    return {node.id for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
+
+
+def python(source):
+    """A cell's source as plain Python (IPython's magics, `%matplotlib inline`, rewritten)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+    return TransformerManager().transform_cell(source)
+
+
+def top_level(exercise_source):
+    """True if the exercise's solution region is top-level code, so its results are globals."""
+    return re.search(r"^" + re.escape(course.BEGIN), exercise_source, re.M) is not None
+
+
 def plan(path):
     """The code cells to run (the student notebook, solved) and the trials, for one notebook."""
     solution, student = read(path), read(course.EXERCISES / path.name)
@@ -54,14 +105,23 @@ def plan(path):
     for k, i, c in exercises(path):
         ex, check = solution.cells[i].source, solution.cells[c].source
         answers = bank.get(k, {})
+        rest = [(j, student.cells[j].source if j not in exercise_of else solution.cells[j].source)
+                for j in code if j > i]
+        defined_before = set().union(*(assigned(python(cells[position[j]])) for j in code if j < i))
+        read_after = set().union(*(read_names(python(source)) for _, source in rest))
         for kind in ("right", "wrong"):
             for label, answer in answers.get(kind, {}).items():
+                planted = course.plant(ex, answer)
                 trials.append({"id": f"{k}:{kind}:{label}", "at": position[i],
-                               "cells": [("exercise", course.plant(ex, answer)), ("check", check)]})
+                               "cells": [("exercise", planted), ("check", check)]})
+                if kind == "right" and assigned(python(planted)) & defined_before & read_after:
+                    trials.append({"id": f"{k}:right:{label}:rest", "at": position[i],   # it reuses a name
+                                   "cells": [(i, planted)] + rest})                    # read later
+                if kind == "wrong" and top_level(ex):
+                    trials.append({"id": f"{k}:wrong:{label}:after the solution", "at": position[i],
+                                   "cells": [("solution", ex), ("exercise", planted), ("check", check)]})
         wrong = list(answers.get("wrong", {}).values())
         if wrong:
-            rest = [(j, student.cells[j].source if j not in exercise_of else solution.cells[j].source)
-                    for j in code if j > i]
             trials.append({"id": f"{k}:isolated", "at": position[i],
                            "cells": [(i, course.plant(ex, wrong[0]))] + rest})
         trials.append({"id": f"{k}:twice", "at": position[i],
@@ -134,6 +194,14 @@ def test_each_answer_gets_its_verdict(path, k, kind, label):
             f"a right answer failed: {results}")
     else:
         assert check_error is not None, f"a wrong answer passed the check of exercise {k}"
+    later = graded(path).get(f"{k}:right:{label}:rest")
+    if later is not None:                          # the answer reuses a name later cells read
+        assert not errors(later), f"a right answer broke the cells after exercise {k}: {errors(later)}"
+    stale = graded(path).get(f"{k}:wrong:{label}:after the solution")
+    if stale is not None:                          # a top-level exercise: results are globals
+        assert stale[-1][1] is not None, (
+            f"a wrong answer passed the check of exercise {k} after the solution had run: the check "
+            f"graded the results an earlier run left behind")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=IDS)

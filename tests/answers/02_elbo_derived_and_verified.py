@@ -136,6 +136,21 @@ best_gap = 0.5 * (np.log(np.diag(M)).sum() - np.log(np.linalg.eigvalsh(M)).sum()
 best_gap = 0.5 * (np.log(np.diag(M)).sum() + np.linalg.slogdet(cov)[1])    # log det M = -log det cov
 best_log_var = -np.log(np.diag(M))[None, :]
 """,
+            "cholesky_factor_named_L": """\
+L = np.linalg.cholesky(M)                                    # M = L L^T (L is also the latent size)
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - 2 * np.sum(np.log(np.diag(L))))
+best_log_var = -np.log(np.diag(M))[None]
+""",
+            "q_std_named_sigma": """\
+sigma = 1 / np.sqrt(np.diag(M))                              # q's standard deviations s_j (not the model's)
+best_log_var = np.log(sigma**2)[None]
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
+""",
+            "q_named_mu_and_log_var_gap_from_the_library": """\
+mu, log_var = mean, -np.log(np.diag(M))[None]                # q's mean and log-variances, (1, L) each
+best_log_var = log_var
+best_gap = lg.kl_to_posterior(x, mu, log_var, W, b, sigma)[0]
+""",
         },
         "wrong": {
             "precision_not_variance": """\
@@ -178,6 +193,12 @@ best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])
             "covariance_log_det_with_the_precision_s_sign": """\
 best_gap = 0.5 * (np.log(np.diag(M)).sum() - np.linalg.slogdet(cov)[1])
 best_log_var = -np.log(np.diag(M))[None, :]
+""",
+            "best_log_var_left_unset": """\
+best_gap = 0.5 * (np.sum(np.log(np.diag(M))) - np.linalg.slogdet(M)[1])   # best_log_var forgotten
+""",
+            "the_stub_unchanged": """\
+raise NotImplementedError()
 """,
         },
     },
@@ -231,6 +252,15 @@ for t, g in ((1, g1), (2, g2)):
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * g ** 2
     p_mine = p_mine - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v) / np.sqrt(1 - beta2 ** t) + eps)
+""",
+            "parameter_named_x": """\
+x = p.copy()                                                  # the parameter, stepped
+m, v = np.zeros(3), np.zeros(3)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    x = x - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+p_mine = x
 """,
         },
         "wrong": {
@@ -330,6 +360,13 @@ for t, g in enumerate([g1, g2], start=1):
     v = beta2 * v + (1 - beta2) * g * g
     lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
     p_mine = p_mine - lr_t * m / (np.sqrt(v) + eps)           # Kingma's eps-hat is not eps
+""",
+            "steps_p_in_place_but_p_mine_never_set": """\
+m, v = np.zeros_like(p), np.zeros_like(p)
+for t, g in [(1, g1), (2, g2)]:
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    p -= lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)   # p_mine = p forgotten
 """,
         },
     },

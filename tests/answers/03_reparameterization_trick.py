@@ -134,6 +134,10 @@ g_mu_score = f(z_q)[:, None] * (z_q - mu_s) / sigma**2
             "batch_mean_baseline": """\
 g_mu_score = (f(z) - f(z).mean())[:, None] * (z - mu_s) / sigma**2    # a baseline: bias O(1/S)
 """,
+            "eps_recovered_from_z": """\
+eps = (z - mu_s) / sigma                                        # the noise behind z, to rounding
+g_mu_score = f(z)[:, None] * eps / sigma
+""",
         },
         "wrong": {
             "forgot_sigma_squared": """\
@@ -171,6 +175,14 @@ g_mu_score = f(z)[:, None] * (z - mu_s) / sigma**2 / S        # already a mean: 
 """,
             "score_halved": """\
 g_mu_score = f(z)[:, None] * (z - mu_s) / (2 * sigma**2)
+""",
+            "estimate_under_another_name": """\
+g_score = f(z)[:, None] * (z - mu_s) / sigma**2                    # not named g_mu_score
+""",
+            "fewer_fresh_draws_with_S_reset": """\
+S = 2_000                                                          # fewer draws, S set to match
+z_few = mu_s[:S] + sigma[:S] * np.random.default_rng(1).standard_normal((S, 2))
+g_mu_score = f(z_few)[:, None] * (z_few - mu_s[:S]) / sigma[:S] ** 2
 """,
         },
     },

@@ -104,6 +104,11 @@ t = np.tanh(x0)
 f3 = (6 * t**2 - 2) * (1 - t**2) * (-2 * t)                      # one derivative too many
 h_star = (3 * u * abs(t) / abs(f3)) ** (1 / 3)
 """,
+            "formula_under_another_name": """\
+u = np.finfo(np.float64).eps / 2
+t = np.tanh(x0)
+h_opt = (3 * u * abs(t) / abs((6 * t**2 - 2) * (1 - t**2))) ** (1 / 3)   # not named h_star
+""",
         },
     },
     2: {
@@ -431,6 +436,12 @@ vae.encoder.backward(np.concatenate([dz + dmu_kl, dlog_var + dlog_var_kl], axis=
 dz = vae.decoder.backward(dlogits)
 dmu, dlog_var = sampler.backward(dz)
 vae.encoder.backward(np.concatenate([dmu + dmu_kl, dlog_var + 0.5 * dlog_var_kl], axis=1))
+""",
+            "sampler_backward_given_eps_raises": """\
+dz = vae.decoder.backward(dlogits)
+dmu, dlog_var = sampler.backward(dz, eps)                    # backward takes dz only: TypeError
+dh = np.concatenate([dmu + dmu_kl, dlog_var + dlog_var_kl], axis=1)
+vae.encoder.backward(dh)
 """,
         },
     },

@@ -231,6 +231,10 @@ var_z = np.exp(log_var.mean(axis=0)) + mu.var(axis=0)             # geometric, n
 mean_z = mu.mean(0)
 var_z = np.median(np.exp(log_var), axis=0) + mu.var(0)
 """,
+            "var_z_under_another_name": """\
+mean_z = mu.mean(axis=0)
+total_var = np.exp(log_var).mean(axis=0) + mu.var(axis=0)             # not named var_z
+""",
         },
     },
 }
