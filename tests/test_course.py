@@ -151,3 +151,21 @@ def test_notebooks_import_the_math_and_the_top_level_api_not_the_application(pat
     code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert "minivae.app" not in code and "from .app" not in code, \
         f"{path.name} imports from minivae.app; use what minivae exports (e.g. minivae.load_checkpoint)"
+
+
+def test_the_instructors_page_names_each_function_as_the_notebook_defines_it():
+    """docs/course.md's table writes each function exercise as `name(args)`: the notebook's signature."""
+    import re
+    defined = {}
+    for path in PATHS:
+        for cell in read(path).cells:
+            if cell.cell_type == "code":
+                for name, args in re.findall(r"^def (\w+)\(([^)]*)\)", cell.source, re.M):
+                    defined[name] = [a.split("=")[0].strip() for a in args.split(",") if a.strip()]
+    page = (ROOT / "docs" / "course.md").read_text()
+    rows = re.findall(r"^\| `(\d\d-exercise-\d)` \| `(\w+)\(([^)]*)\)`", page, re.M)
+    assert len(rows) >= 15, "the page's exercise table was not found"
+    for exercise, name, args in rows:
+        assert name in defined, f"docs/course.md, {exercise}: no notebook defines {name}"
+        assert [a.split("=")[0].strip() for a in args.split(",") if a.strip()] == defined[name], (
+            f"docs/course.md, {exercise}: {name}({args}), but the notebook has {name}({', '.join(defined[name])})")

@@ -49,6 +49,15 @@ dx_hat = 2 * (x_hat - x) / len(x_hat)
 value = np.linalg.norm(x_hat - x) ** 2 / x.shape[0]
 dx_hat = 2 * (x_hat - x) / x.shape[0]
 """,
+            "loop_over_every_pixel": """\
+n, d = x.shape
+value = 0.0                                      # adds float32 terms one by one (float32 under numpy 2)
+for i in range(n):
+    for j in range(d):
+        value += (x_hat[i, j] - x[i, j]) ** 2
+value = value / n
+dx_hat = 2 * (x_hat - x) / n
+""",
         },
         "wrong": {
             "mean_over_pixels_too": """\
@@ -197,6 +206,14 @@ return (x - mean_image) @ V @ V.T + mean_image
 _, _, vt = np.linalg.svd(x - mean_image, full_matrices=False)
 V = vt[:L].T
 return (x - mean_image) @ V @ V.T + mean_image
+""",
+            "codes_from_axes_decoded_with_Vt": """\
+codes = (x - mean_image) @ axes[:L].T                          # codes from the axes given
+return codes @ Vt[:L] + mean_image                             # decoded with Vt
+""",
+            "codes_from_Vt_decoded_with_axes": """\
+codes = (x - mean_image) @ Vt[:L].T                            # codes from Vt
+return codes @ axes[:L] + mean_image                           # decoded with the axes given
 """,
         },
     },

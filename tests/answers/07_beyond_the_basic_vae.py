@@ -189,6 +189,16 @@ return mu.astype(np.float64).var(axis=0, ddof=2)
             "reads_the_check_s_mu_ref": """\
 return mu_ref.var(axis=0)                                     # the check's reference, not model and x
 """,
+            "centres_the_caller_s_x_in_place": """\
+x -= x.mean(axis=0)                                            # changes the caller's images
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var(axis=0)
+""",
+            "inverts_the_caller_s_x_in_place": """\
+np.subtract(1.0, x, out=x)                                     # ink as 0, in the caller's images
+mu, _ = model.encode(x)
+return mu.astype(np.float64).var(axis=0)
+""",
         },
     },
 }

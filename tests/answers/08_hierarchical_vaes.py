@@ -90,6 +90,16 @@ n = delta_mu.shape[0]
 a = np.float32
 return float(0.5 * np.sum(a(delta_mu)**2 * np.exp(-a(log_var_p)) + np.exp(a(delta_log_var)) - a(delta_log_var) - 1) / n)
 """,
+            "log_var_doubled_in_place": """\
+n = delta_mu.shape[0]
+delta_log_var *= 2                                             # read as a log-std, converted in place
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1) / n
+""",
+            "prior_log_var_negated_in_place": """\
+n = delta_mu.shape[0]
+log_var_p *= -1                                                # a log-precision, in the caller's array
+return 0.5 * np.sum(delta_mu**2 * np.exp(-log_var_p) + np.exp(delta_log_var) - delta_log_var - 1) / n
+""",
         },
     },
     2: {
@@ -201,6 +211,19 @@ for n in range(4):
         mu_q[n, j] = (mu_d[n, j] * pd + mu_p[n, j] * pp) / (pd + pp)
         lv_q[n, j] = -np.log(pd + pp)
 return mu_q, lv_q
+""",
+            "log_vars_doubled_in_place": """\
+log_var_d *= 2                                                 # read as log-stds, converted in place
+log_var_p *= 2
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / precision
+return mu_q, -np.log(precision)
+""",
+            "clips_log_var_d_in_place": """\
+np.clip(log_var_d, -1.0, None, out=log_var_d)                  # "for stability", in the caller's array
+precision = np.exp(-log_var_d) + np.exp(-log_var_p)
+mu_q = (mu_d * np.exp(-log_var_d) + mu_p * np.exp(-log_var_p)) / precision
+return mu_q, -np.log(precision)
 """,
         },
     },
