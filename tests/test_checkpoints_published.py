@@ -113,7 +113,7 @@ def test_burda_run_folder_has_the_recipes_architecture_and_resumes(name):
     assert (run["dataset"], run["batch_size"], run["epochs"], run["seed"]) == ("mnist", 20, BURDA_EPOCHS, 0)
     assert [epochs for epochs, _ in run["lr_schedule"]] == [3 ** i for i in range(8)]
     n_epochs = len(history["test_loss"])
-    assert 1 <= n_epochs <= BURDA_EPOCHS
+    assert n_epochs == BURDA_EPOCHS, "the published checkpoints ran the whole schedule"
     assert all(len(history[key]) == n_epochs for key in ("train_loss", "test_kl", "seconds"))
     # the folder is a run that `train --resume` continues: optimizer and Generator state included
     resumed_model, _, optimizer, rng = load_for_resume(folder / "checkpoint.npz")
@@ -134,6 +134,21 @@ def test_burda_checkpoint_evaluates(name):
     # trained on full MNIST: far below the mean image's 206 nats (docs/burda2layer.md, the
     # collapsed pilot run) on these 20 images
     assert -np.mean(log_px) < 110
+
+
+@pytest.mark.parametrize("name", BURDA_STORED)
+def test_burda_folder_holds_the_evaluation_of_its_checkpoint_that_the_docs_quote(name):
+    """eval-iw5000.json is IW-5000 on all 10,000 test images of this very checkpoint, and the
+    number docs/results.md and docs/burda2layer.md give is that file's, rounded."""
+    folder = BURDA_FOLDER / name
+    _, _, result = _burda_figures().read_run(folder)      # refuses another checkpoint's evaluation
+    assert (result["dataset"], result["n_examples"], result["iw_samples"], result["epochs"]) == ("mnist", 10_000, 5000, BURDA_EPOCHS)
+    first = json.loads((folder / "eval-iw5000-first2000.json").read_text())
+    assert (first["n_examples"], first["iw_samples"], first["epochs"]) == (2000, 5000, BURDA_EPOCHS)
+    docs = BURDA_FOLDER.parent / "docs"
+    quoted = f"{result['log_likelihood']:.2f}".replace("-", "\u2212")
+    for page in ("results.md", "burda2layer.md"):
+        assert quoted in (docs / page).read_text(), f"docs/{page} does not give {name}'s log p(x), {quoted}"
 
 
 def _burda_figures():
