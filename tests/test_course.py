@@ -154,18 +154,20 @@ def test_notebooks_import_the_math_and_the_top_level_api_not_the_application(pat
 
 
 def test_the_instructors_page_names_each_function_as_the_notebook_defines_it():
-    """docs/course.md's table writes each function exercise as `name(args)`: the notebook's signature."""
+    """docs/course.md's table writes each function exercise as `name(args)`: its notebook's signature."""
     import re
-    defined = {}
+
+    def arg_names(args):
+        return [a.split("=")[0].strip() for a in args.split(",") if a.strip()]
+
+    defined = {}                                          # notebook number "07": {name: argument names}
     for path in PATHS:
-        for cell in read(path).cells:
-            if cell.cell_type == "code":
-                for name, args in re.findall(r"^def (\w+)\(([^)]*)\)", cell.source, re.M):
-                    defined[name] = [a.split("=")[0].strip() for a in args.split(",") if a.strip()]
+        code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+        defined[path.name[:2]] = {name: arg_names(args) for name, args in re.findall(r"^def (\w+)\(([^)]*)\)", code, re.M)}
     page = (ROOT / "docs" / "course.md").read_text()
-    rows = re.findall(r"^\| `(\d\d-exercise-\d)` \| `(\w+)\(([^)]*)\)`", page, re.M)
+    rows = re.findall(r"^\| `((\d\d)-exercise-\d)` \| `(\w+)\(([^)]*)\)`", page, re.M)
     assert len(rows) >= 15, "the page's exercise table was not found"
-    for exercise, name, args in rows:
-        assert name in defined, f"docs/course.md, {exercise}: no notebook defines {name}"
-        assert [a.split("=")[0].strip() for a in args.split(",") if a.strip()] == defined[name], (
-            f"docs/course.md, {exercise}: {name}({args}), but the notebook has {name}({', '.join(defined[name])})")
+    for exercise, notebook, name, args in rows:
+        assert name in defined[notebook], f"docs/course.md, {exercise}: notebook {notebook} defines no {name}"
+        assert arg_names(args) == defined[notebook][name], (
+            f"docs/course.md, {exercise}: {name}({args}), but notebook {notebook} has {name}({', '.join(defined[notebook][name])})")
